@@ -1,0 +1,186 @@
+import hashlib
+import logging
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import selectors, services
+from accounts.models import Clinic, User
+from accounts.permissions import IsPlatformAdmin
+from accounts.serializers import (
+    ClinicInput,
+    ClinicOutput,
+    DoctorDetailOutput,
+    DoctorInput,
+    DoctorListOutput,
+    SpecialtyOutput,
+    StaffInput,
+    StaffOutput,
+    UserOutput,
+)
+from accounts.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterThrottle
+from medplatform.apiviews import paginated_response, validated
+from medplatform.errors import ValidationFailed
+
+security_log = logging.getLogger("medplatform.security")
+
+
+class RegisterApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [RegisterThrottle]
+
+    class Input(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(write_only=True, max_length=128)
+        first_name = serializers.CharField(max_length=100)
+        last_name = serializers.CharField(max_length=100)
+        phone = PhoneNumberField()
+        language = serializers.ChoiceField(choices=User.Language.choices, default="tr")
+
+    @extend_schema(request=Input, responses={201: UserOutput})
+    def post(self, request):
+        data = validated(self.Input, request.data)
+        user = services.user_register(**data)
+        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainApi(TokenObtainPairView):
+    throttle_classes = [LoginIpThrottle, LoginAccountThrottle]
+    serializer_class = TokenObtainPairSerializer
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if response.status_code == 401:
+            email = self.request.data.get("email", "") if hasattr(self.request.data, "get") else ""
+            security_log.warning(
+                "login failed account=%s ip=%s",
+                hashlib.sha256(str(email).strip().lower().encode()).hexdigest()[:16],
+                self.request.META.get("REMOTE_ADDR"),
+            )
+        return response
+
+
+class TokenRefreshApi(TokenRefreshView):
+    serializer_class = TokenRefreshSerializer
+
+
+class LogoutApi(APIView):
+    class Input(serializers.Serializer):
+        refresh = serializers.CharField()
+
+    @extend_schema(request=Input, responses={204: None})
+    def post(self, request):
+        data = validated(self.Input, request.data)
+        try:
+            token = RefreshToken(data["refresh"])
+        except TokenError as exc:
+            raise ValidationFailed(fields={"refresh": [str(exc)]}) from exc
+        if str(token.get("user_id")) != str(request.user.id):
+            raise ValidationFailed(fields={"refresh": ["Token is invalid or expired"]})
+        token.blacklist()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    class Input(serializers.Serializer):
+        first_name = serializers.CharField(max_length=100, required=False)
+        last_name = serializers.CharField(max_length=100, required=False)
+        phone = PhoneNumberField(required=False)
+        language = serializers.ChoiceField(choices=User.Language.choices, required=False)
+        national_id = serializers.CharField(max_length=11, required=False, allow_blank=True, allow_null=True)
+
+    @extend_schema(responses=UserOutput)
+    def get(self, request):
+        return Response(UserOutput(request.user).data)
+
+    @extend_schema(request=Input, responses=UserOutput)
+    def patch(self, request):
+        data = validated(self.Input, request.data)
+        user = services.user_update(user=request.user, **data)
+        return Response(UserOutput(user).data)
+
+
+class SpecialtyListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=SpecialtyOutput(many=True))
+    def get(self, request):
+        return paginated_response(self, selectors.specialty_list(), SpecialtyOutput)
+
+
+class ClinicListApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated(), IsPlatformAdmin()]
+
+    @extend_schema(responses=ClinicOutput(many=True))
+    def get(self, request):
+        return paginated_response(self, selectors.clinic_list(), ClinicOutput)
+
+    @extend_schema(request=ClinicInput, responses={201: ClinicOutput})
+    def post(self, request):
+        data = validated(ClinicInput, request.data)
+        clinic = services.clinic_create(actor=request.user, **data)
+        return Response(ClinicOutput(clinic).data, status=status.HTTP_201_CREATED)
+
+
+class ClinicDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ClinicOutput)
+    def get(self, request, clinic_id):
+        return Response(ClinicOutput(get_object_or_404(Clinic, id=clinic_id)).data)
+
+
+class ClinicStaffApi(APIView):
+    @extend_schema(request=StaffInput, responses={201: StaffOutput})
+    def post(self, request, clinic_id):
+        clinic = get_object_or_404(Clinic, id=clinic_id)
+        data = validated(StaffInput, request.data)
+        membership = services.clinic_staff_add(actor=request.user, clinic=clinic, **data)
+        return Response(StaffOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+class ClinicDoctorApi(APIView):
+    @extend_schema(request=DoctorInput, responses={201: DoctorDetailOutput})
+    def post(self, request, clinic_id):
+        clinic = get_object_or_404(Clinic, id=clinic_id)
+        data = validated(DoctorInput, request.data)
+        doctor = services.clinic_doctor_add(actor=request.user, clinic=clinic, **data)
+        return Response(DoctorDetailOutput(doctor).data, status=status.HTTP_201_CREATED)
+
+
+class DoctorListApi(APIView):
+    permission_classes = [AllowAny]
+
+    class Filters(serializers.Serializer):
+        specialty = serializers.CharField(required=False, max_length=100)
+        city = serializers.CharField(required=False, max_length=100)
+        clinic = serializers.UUIDField(required=False)
+        q = serializers.CharField(required=False, max_length=100)
+        available_on = serializers.DateField(required=False)
+
+    @extend_schema(parameters=[Filters], responses=DoctorListOutput(many=True))
+    def get(self, request):
+        filters = validated(self.Filters, request.query_params)
+        filters.pop("available_on", None)
+        doctors = selectors.doctor_list(**filters)
+        return paginated_response(self, doctors, DoctorListOutput)
+
+
+class DoctorDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=DoctorDetailOutput)
+    def get(self, request, doctor_id):
+        doctor = get_object_or_404(selectors.doctor_list(), id=doctor_id)
+        return Response(DoctorDetailOutput(doctor).data)

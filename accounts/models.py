@@ -1,0 +1,178 @@
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from medplatform.encryption import EncryptedTextField
+from medplatform.timestamps import TimeStampedModel
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True, role=User.Role.ADMIN)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
+    class Role(models.TextChoices):
+        PATIENT = "patient", _("Patient")
+        DOCTOR = "doctor", _("Doctor")
+        CLINIC_STAFF = "clinic_staff", _("Clinic staff")
+        ADMIN = "admin", _("Platform admin")
+
+    class Language(models.TextChoices):
+        TURKISH = "tr", _("Turkish")
+        ENGLISH = "en", _("English")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(_("e-mail"), unique=True)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.TURKISH)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PATIENT)
+    national_id = EncryptedTextField(_("TC Kimlik No"), null=True, blank=True)
+    # HMAC of the national id, keyed from CRYPTOGRAPHY_KEY: uniqueness without plaintext.
+    national_id_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def masked_national_id(self) -> str | None:
+        if not self.national_id:
+            return None
+        return "*" * (len(self.national_id) - 4) + self.national_id[-4:]
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == self.Role.PATIENT
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role == self.Role.DOCTOR
+
+    @property
+    def is_clinic_staff(self) -> bool:
+        return self.role == self.Role.CLINIC_STAFF
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone: %(value)s"), params={"value": value})
+
+
+class Clinic(TimeStampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    city = models.CharField(_("city"), max_length=100, db_index=True)
+    address = models.CharField(_("address"), max_length=500)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Istanbul", validators=[validate_timezone]
+    )
+    min_notice_minutes = models.PositiveIntegerField(_("minimum notice (minutes)"), default=120)
+    horizon_days = models.PositiveIntegerField(_("booking horizon (days)"), default=90)
+    cancel_cutoff_minutes = models.PositiveIntegerField(_("patient cancellation cutoff (minutes)"), default=120)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.city})"
+
+
+class ClinicMembership(TimeStampedModel):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Clinic admin")
+        RECEPTIONIST = "receptionist", _("Receptionist")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="clinic_memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["clinic", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "clinic"], name="unique_clinic_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.clinic} ({self.role})"
+
+
+class Specialty(TimeStampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(unique=True)
+    name_tr = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "specialties"
+
+    def __str__(self) -> str:
+        return self.name_en
+
+
+class Doctor(TimeStampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="doctor")
+    title = models.CharField(_("title"), max_length=50, blank=True)
+    specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="doctors")
+    registration_number = models.CharField(_("registration number"), max_length=50, unique=True)
+    education = models.TextField(_("education"), blank=True)
+    bio = models.TextField(_("bio"), blank=True, max_length=4000)
+    photo = models.FileField(_("photo"), upload_to="doctors/", blank=True)
+    clinics = models.ManyToManyField(Clinic, related_name="doctors", blank=True)
+    is_active = models.BooleanField(default=True)
+    # Kept by the reviews app in the same transaction as each review change, so search reads
+    # them without an aggregate query.
+    rating_sum = models.PositiveIntegerField(default=0)
+    rating_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.title, self.user.first_name, self.user.last_name) if part)
+
+    @property
+    def rating_avg(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None

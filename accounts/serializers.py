@@ -1,0 +1,157 @@
+from django.utils.translation import get_language
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+
+
+class UserOutput(serializers.ModelSerializer):
+    national_id = serializers.CharField(source="masked_national_id", read_only=True, allow_null=True)
+    phone = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "phone", "language", "role", "national_id"]
+        read_only_fields = fields
+
+
+class SpecialtyOutput(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Specialty
+        fields = ["id", "slug", "name", "name_tr", "name_en"]
+
+    def get_name(self, specialty: Specialty) -> str:
+        return specialty.name_en if get_language() == "en" else specialty.name_tr
+
+
+class ClinicOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Clinic
+        fields = ["id", "name", "city", "address", "timezone", "min_notice_minutes", "horizon_days"]
+        read_only_fields = fields
+
+
+class ClinicInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    city = serializers.CharField(max_length=100)
+    address = serializers.CharField(max_length=500)
+    timezone = serializers.CharField(max_length=64, default="Europe/Istanbul")
+
+
+class StaffInput(serializers.Serializer):
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    phone = PhoneNumberField(required=False, default="")
+    role = serializers.ChoiceField(choices=ClinicMembership.Role.choices)
+
+
+class StaffOutput(serializers.ModelSerializer):
+    user = serializers.UUIDField(source="user.id")
+    email = serializers.EmailField(source="user.email")
+    first_name = serializers.CharField(source="user.first_name")
+    last_name = serializers.CharField(source="user.last_name")
+    clinic = serializers.UUIDField(source="clinic.id")
+
+    class Meta:
+        model = ClinicMembership
+        fields = ["user", "email", "first_name", "last_name", "clinic", "role"]
+
+
+class SpecialtyField(serializers.Field):
+    """Accepts a specialty's slug or id."""
+
+    default_error_messages = {"unknown": "Unknown specialty."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("unknown")
+        specialty = Specialty.objects.filter(slug=data).first()
+        if specialty is None:
+            try:
+                specialty = Specialty.objects.filter(id=data).first()
+            except Exception:  # not a UUID
+                specialty = None
+        if specialty is None:
+            self.fail("unknown")
+        return specialty
+
+    def to_representation(self, value):
+        return value.slug
+
+
+class DoctorInput(serializers.Serializer):
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    phone = PhoneNumberField(required=False, default="")
+    specialty = SpecialtyField()
+    registration_number = serializers.CharField(max_length=50)
+    title = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+    bio = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
+    education = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
+
+
+class DoctorListOutput(serializers.ModelSerializer):
+    """One row of doctor search; everything comes from the prefetched queryset."""
+
+    name = serializers.CharField()
+    specialty = serializers.CharField(source="specialty.slug")
+    specialty_name = serializers.SerializerMethodField()
+    clinic = serializers.SerializerMethodField()
+    clinic_name = serializers.SerializerMethodField()
+    city = serializers.SerializerMethodField()
+    clinics = serializers.SerializerMethodField()
+    rating_avg = serializers.FloatField(allow_null=True)
+    rating_count = serializers.IntegerField()
+    next_available = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Doctor
+        fields = [
+            "id",
+            "name",
+            "title",
+            "specialty",
+            "specialty_name",
+            "clinic",
+            "clinic_name",
+            "city",
+            "clinics",
+            "rating_avg",
+            "rating_count",
+            "next_available",
+        ]
+
+    def _first_clinic(self, doctor: Doctor) -> Clinic | None:
+        clinics = list(doctor.clinics.all())
+        return clinics[0] if clinics else None
+
+    def get_specialty_name(self, doctor: Doctor) -> str:
+        return SpecialtyOutput().get_name(doctor.specialty)
+
+    def get_clinic(self, doctor: Doctor) -> str | None:
+        clinic = self._first_clinic(doctor)
+        return str(clinic.id) if clinic else None
+
+    def get_clinic_name(self, doctor: Doctor) -> str | None:
+        clinic = self._first_clinic(doctor)
+        return clinic.name if clinic else None
+
+    def get_city(self, doctor: Doctor) -> str | None:
+        clinic = self._first_clinic(doctor)
+        return clinic.city if clinic else None
+
+    def get_clinics(self, doctor: Doctor) -> list[dict]:
+        return [{"id": str(c.id), "name": c.name, "city": c.city} for c in doctor.clinics.all()]
+
+    def get_next_available(self, doctor: Doctor) -> str | None:
+        next_available = self.context.get("next_available", {}).get(doctor.id)
+        return next_available.isoformat() if next_available else None
+
+
+class DoctorDetailOutput(DoctorListOutput):
+    class Meta(DoctorListOutput.Meta):
+        fields = [*DoctorListOutput.Meta.fields, "registration_number", "education", "bio", "photo"]

@@ -1,0 +1,181 @@
+"""Writes for users, clinics, staff and doctors. Each owns its transaction."""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from stdnum.tr import tckimlik
+
+from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+from accounts.permissions import is_clinic_admin
+from medplatform.encryption import keyed_hash
+from medplatform.errors import PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(fields={"password": list(exc.messages)}) from exc
+
+
+def _check_email_free(email: str) -> str:
+    email = email.strip().lower()
+    if User.objects.filter(email=email).exists():
+        raise ValidationFailed(fields={"email": [_("A user with this e-mail already exists.")]})
+    return email
+
+
+def _national_id_values(national_id: str | None) -> dict:
+    if national_id in (None, ""):
+        return {"national_id": None, "national_id_hash": None}
+    try:
+        number = tckimlik.validate(national_id)
+    except Exception as exc:  # stdnum raises several ValidationError subclasses
+        raise ValidationFailed(fields={"national_id": [_("Not a valid TC Kimlik No.")]}) from exc
+    return {"national_id": number, "national_id_hash": keyed_hash(number, purpose="national_id")}
+
+
+@transaction.atomic
+def user_register(
+    *, email: str, password: str, first_name: str, last_name: str, phone: str, language: str = "tr"
+) -> User:
+    """Register a patient."""
+    email = _check_email_free(email)
+    user = User(email=email, first_name=first_name, last_name=last_name, phone=phone, language=language)
+    _check_password(password, user)
+    user.set_password(password)
+    try:
+        user.save()
+    except IntegrityError as exc:  # a concurrent registration with the same e-mail
+        raise ValidationFailed(fields={"email": [_("A user with this e-mail already exists.")]}) from exc
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, **changes) -> User:
+    """Change a user's own profile fields; national_id is validated, encrypted and hashed."""
+    allowed = {"first_name", "last_name", "phone", "language", "national_id"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in sorted(unknown)})
+    if "national_id" in changes:
+        values = _national_id_values(changes.pop("national_id"))
+        if values["national_id_hash"] and (
+            User.objects.filter(national_id_hash=values["national_id_hash"]).exclude(pk=user.pk).exists()
+        ):
+            raise ValidationFailed(fields={"national_id": [_("This TC Kimlik No is already registered.")]})
+        changes.update(values)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=[*changes, "updated_at"])
+    except IntegrityError as exc:
+        raise ValidationFailed(fields={"national_id": [_("This TC Kimlik No is already registered.")]}) from exc
+    return user
+
+
+@transaction.atomic
+def clinic_create(*, actor: User, name: str, city: str, address: str, timezone: str) -> Clinic:
+    if not actor.is_platform_admin:
+        raise PermissionDenied()
+    clinic = Clinic(name=name, city=city, address=address, timezone=timezone)
+    clinic.full_clean()
+    clinic.save()
+    return clinic
+
+
+def _send_password_set_link(user: User) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = f"{settings.PUBLIC_BASE_URL}/portal/password-set/{uid}/{token}/"
+    send_mail(
+        subject=_("Set your Medplatform password"),
+        message=_("Set your password here: %(link)s") % {"link": link},
+        from_email=None,
+        recipient_list=[user.email],
+        fail_silently=True,
+    )
+
+
+def _new_invited_user(*, email: str, first_name: str, last_name: str, phone: str, role: str) -> User:
+    user = User.objects.create_user(
+        email=_check_email_free(email), first_name=first_name, last_name=last_name, phone=phone, role=role
+    )
+    transaction.on_commit(lambda: _send_password_set_link(user))
+    return user
+
+
+@transaction.atomic
+def clinic_staff_add(
+    *, actor: User, clinic: Clinic, email: str, first_name: str, last_name: str, phone: str, role: str
+) -> ClinicMembership:
+    """Add an admin or receptionist to a clinic; a new user gets a password-set link."""
+    if not is_clinic_admin(actor, clinic):
+        raise PermissionDenied()
+    existing = User.objects.filter(email=email.strip().lower()).first()
+    if existing is None:
+        user = _new_invited_user(
+            email=email, first_name=first_name, last_name=last_name, phone=phone, role=User.Role.CLINIC_STAFF
+        )
+    elif existing.role == User.Role.CLINIC_STAFF:
+        user = existing
+    else:
+        raise ValidationFailed(fields={"email": [_("This e-mail belongs to a user who cannot be clinic staff.")]})
+    membership, created = ClinicMembership.objects.get_or_create(user=user, clinic=clinic, defaults={"role": role})
+    if not created:
+        raise ValidationFailed(fields={"email": [_("This user is already on the clinic's staff.")]})
+    return membership
+
+
+@transaction.atomic
+def clinic_doctor_add(
+    *,
+    actor: User,
+    clinic: Clinic,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    specialty: Specialty,
+    registration_number: str,
+    title: str = "",
+    bio: str = "",
+    education: str = "",
+) -> Doctor:
+    """Add a doctor to a clinic: a new doctor account, or an existing doctor who also works here."""
+    if not is_clinic_admin(actor, clinic):
+        raise PermissionDenied()
+    existing = User.objects.filter(email=email.strip().lower()).select_related("doctor").first()
+    if existing is not None:
+        doctor = getattr(existing, "doctor", None) if existing.is_doctor else None
+        if doctor is None or doctor.registration_number != registration_number:
+            raise ValidationFailed(fields={"email": [_("A user with this e-mail already exists.")]})
+        if doctor.clinics.filter(pk=clinic.pk).exists():
+            raise ValidationFailed(fields={"email": [_("This doctor already works at this clinic.")]})
+    else:
+        if Doctor.objects.filter(registration_number=registration_number).exists():
+            raise ValidationFailed(fields={"registration_number": [_("This registration number is already in use.")]})
+        user = _new_invited_user(
+            email=email, first_name=first_name, last_name=last_name, phone=phone, role=User.Role.DOCTOR
+        )
+        doctor = Doctor.objects.create(
+            user=user,
+            specialty=specialty,
+            registration_number=registration_number,
+            title=title,
+            bio=bio,
+            education=education,
+        )
+    doctor.clinics.add(clinic)
+    return doctor

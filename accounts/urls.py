@@ -1,0 +1,18 @@
+from django.urls import path
+
+from accounts import apis
+
+urlpatterns = [
+    path("auth/register/", apis.RegisterApi.as_view(), name="auth-register"),
+    path("auth/token/", apis.TokenObtainApi.as_view(), name="auth-token"),
+    path("auth/token/refresh/", apis.TokenRefreshApi.as_view(), name="auth-token-refresh"),
+    path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
+    path("me/", apis.MeApi.as_view(), name="me"),
+    path("specialties/", apis.SpecialtyListApi.as_view(), name="specialty-list"),
+    path("clinics/", apis.ClinicListApi.as_view(), name="clinic-list"),
+    path("clinics/<uuid:clinic_id>/", apis.ClinicDetailApi.as_view(), name="clinic-detail"),
+    path("clinics/<uuid:clinic_id>/staff/", apis.ClinicStaffApi.as_view(), name="clinic-staff"),
+    path("clinics/<uuid:clinic_id>/doctors/", apis.ClinicDoctorApi.as_view(), name="clinic-doctors"),
+    path("doctors/", apis.DoctorListApi.as_view(), name="doctor-list"),
+    path("doctors/<uuid:doctor_id>/", apis.DoctorDetailApi.as_view(), name="doctor-detail"),
+]

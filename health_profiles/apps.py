@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class HealthProfilesConfig(AppConfig):
+    name = "health_profiles"

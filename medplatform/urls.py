@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from medplatform import health
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("privacy.urls")),
+    path("", include("appointments.urls")),
+    path("", include("health_profiles.urls")),
+    path("", include("reviews.urls")),
+    path("", include("notifications.urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
+]
+
+handler400 = "medplatform.errors.json_400"
+handler403 = "medplatform.errors.json_403"
+handler404 = "medplatform.errors.json_404"
+handler500 = "medplatform.errors.json_500"
