@@ -1,4 +1,5 @@
 import pytest
+
 from accounts.models import User
 from tests.factories import TEST_PASSWORD
 

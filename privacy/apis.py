@@ -1,0 +1,105 @@
+from django.utils.translation import get_language
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Doctor
+from accounts.permissions import IsPatient
+from medplatform.apiviews import paginated_response, validated
+from medplatform.errors import ValidationFailed
+from privacy import services
+from privacy.context import act_context
+from privacy.models import ConsentEvent, ConsentText, Purpose
+
+
+class ConsentTextOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ConsentText
+        fields = ["purpose", "version", "language", "text", "content_hash"]
+
+
+class ConsentOutput(serializers.ModelSerializer):
+    doctor = serializers.UUIDField(source="doctor_id", allow_null=True)
+    granted_at = serializers.DateTimeField(source="created_at")
+    withdrawn_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConsentEvent
+        fields = [
+            "id",
+            "purpose",
+            "doctor",
+            "categories",
+            "expires_at",
+            "granted_at",
+            "withdrawn_at",
+            "text_version",
+            "text_language",
+        ]
+
+    def get_withdrawn_at(self, grant: ConsentEvent) -> str | None:
+        withdrawal = getattr(grant, "withdrawal", None)
+        return serializers.DateTimeField().to_representation(withdrawal.created_at) if withdrawal else None
+
+
+class ConsentTextListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("purpose", str, enum=Purpose.values)], responses=ConsentTextOutput(many=True)
+    )
+    def get(self, request):
+        purpose = request.query_params.get("purpose")
+        purposes = [purpose] if purpose else Purpose.values
+        if any(p not in Purpose.values for p in purposes):
+            raise ValidationFailed(fields={"purpose": ["Unknown purpose."]})
+        language = "en" if get_language() == "en" else "tr"
+        texts = [
+            services.consent_text_current(purpose=p, language=language)
+            for p in purposes
+            if services.current_version(p) is not None
+        ]
+        return Response(ConsentTextOutput(texts, many=True).data)
+
+
+class ConsentListApi(APIView):
+    permission_classes = [IsPatient]
+
+    class Input(serializers.Serializer):
+        purpose = serializers.ChoiceField(choices=Purpose.choices)
+        text_version = serializers.IntegerField(min_value=1)
+        doctor = serializers.PrimaryKeyRelatedField(queryset=Doctor.objects.filter(is_active=True), required=False)
+        categories = serializers.ListField(child=serializers.CharField(max_length=30), required=False, max_length=10)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        language = serializers.ChoiceField(choices=[("tr", "tr"), ("en", "en")], required=False)
+
+    @extend_schema(responses=ConsentOutput(many=True))
+    def get(self, request):
+        return paginated_response(self, services.consent_list(subject=request.user), ConsentOutput)
+
+    @extend_schema(request=Input, responses={201: ConsentOutput})
+    def post(self, request):
+        data = validated(self.Input, request.data)
+        grant = services.consent_grant(
+            subject=request.user,
+            purpose=data["purpose"],
+            text_version=data["text_version"],
+            language=data.get("language") or ("en" if get_language() == "en" else "tr"),
+            doctor=data.get("doctor"),
+            categories=data.get("categories") or (),
+            expires_at=data.get("expires_at"),
+            context=act_context(request),
+        )
+        return Response(ConsentOutput(grant).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentWithdrawApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(request=None, responses=ConsentOutput)
+    def post(self, request, consent_id):
+        services.consent_withdraw(subject=request.user, grant_id=consent_id, context=act_context(request))
+        grant = services.consent_list(subject=request.user).get(id=consent_id)
+        return Response(ConsentOutput(grant).data)

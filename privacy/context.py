@@ -1,0 +1,25 @@
+"""Where a privacy-relevant act came from: recorded with every consent event and audit entry."""
+
+from dataclasses import dataclass
+
+from medplatform.middleware import current_request_id
+
+
+@dataclass(frozen=True)
+class ActContext:
+    channel: str = "system"
+    ip_address: str | None = None
+    user_agent: str = ""
+    request_id: str = ""
+
+
+def act_context(request, channel: str = "api") -> ActContext:
+    return ActContext(
+        channel=channel,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
+        request_id=getattr(request, "request_id", "") or current_request_id(),
+    )
+
+
+SYSTEM = ActContext()

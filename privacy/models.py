@@ -1,0 +1,145 @@
+"""Consent texts, consent events and the audit trail.
+
+Events and audit entries are append-only: the model refuses update and delete, the admin shows
+them read-only, and a database trigger refuses UPDATE and DELETE too. They carry no health
+content and outlive the data they are about: they are the proof.
+"""
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from medplatform.encryption import EncryptedTextField
+from medplatform.timestamps import TimeStampedModel
+
+
+class Purpose(models.TextChoices):
+    APPOINTMENT_HEALTH_DATA = "appointment_health_data", _("Health data for appointments")
+    HEALTH_PROFILE_STORAGE = "health_profile_storage", _("Storing my health profile")
+    HEALTH_PROFILE_SHARE = "health_profile_share", _("Sharing my health profile with a doctor")
+    REVIEW_PUBLICATION = "review_publication", _("Publishing my reviews")
+    MARKETING_MESSAGES = "marketing_messages", _("Marketing messages")
+
+
+class ConsentText(TimeStampedModel):
+    """One version of the notice a patient reads before giving consent, in one language."""
+
+    purpose = models.CharField(max_length=40, choices=Purpose.choices)
+    version = models.PositiveIntegerField()
+    language = models.CharField(max_length=2, choices=[("tr", "Türkçe"), ("en", "English")])
+    text = models.TextField()
+    content_hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["purpose", "-version", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["purpose", "version", "language"], name="unique_consent_text_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} v{self.version} ({self.language})"
+
+    def save(self, *args, **kwargs):
+        if self.pk and ConsentEvent.objects.filter(text_id=self.pk).exists():
+            # A text someone consented to is evidence; a change needs a new version.
+            raise ValueError("a consent text that has been agreed to cannot change; publish a new version")
+        self.content_hash = hashlib.sha256(self.text.encode()).hexdigest()
+        super().save(*args, **kwargs)
+
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows are append-only")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows are append-only")
+
+
+class ConsentEvent(AppendOnlyModel):
+    class Action(models.TextChoices):
+        GRANT = "grant", _("granted")
+        WITHDRAW = "withdraw", _("withdrawn")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consent_events")
+    purpose = models.CharField(max_length=40, choices=Purpose.choices)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # The grant a withdrawal ends; one withdrawal per grant.
+    grant = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="withdrawal")
+    doctor = models.ForeignKey(
+        "accounts.Doctor", on_delete=models.PROTECT, null=True, blank=True, related_name="consent_events"
+    )
+    categories = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    text_version = models.PositiveIntegerField(null=True, blank=True)
+    text_language = models.CharField(max_length=2, blank=True)
+    text_hash = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=20, default="api")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["subject", "purpose", "action"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action="grant", grant__isnull=True)
+                | models.Q(action="withdraw", grant__isnull=False),
+                name="consent_withdrawal_names_its_grant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.purpose} by {self.subject_id}"
+
+
+class AuditEntry(AppendOnlyModel):
+    """Who touched whose personal data, how and when; never the data itself."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_actions"
+    )
+    actor_role = models.CharField(max_length=20)
+    action = models.CharField(max_length=50)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    categories = models.JSONField(default=list, blank=True)
+    # Ids and counts only (for example {"grant": "<uuid>", "entries_deleted": 4}).
+    metadata = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["patient", "-at"])]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_role} {self.action}"
+
+
+class EncryptionCanary(models.Model):
+    """A known value under the current key: start-up refuses to serve if it does not decrypt."""
+
+    PLAINTEXT = "medplatform-encryption-canary"
+
+    value = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]

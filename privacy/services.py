@@ -1,0 +1,191 @@
+"""Consent and audit: the calls every app makes to check, record and withdraw consent."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Doctor, User
+from medplatform.errors import ConsentRequired, NotFound, ValidationFailed
+from privacy.cascades import cascade_for
+from privacy.context import SYSTEM, ActContext
+from privacy.models import AuditEntry, ConsentEvent, ConsentText, Purpose
+
+SCOPED_PURPOSES = {Purpose.HEALTH_PROFILE_SHARE}
+
+
+def consent_text_current(*, purpose: str, language: str = "tr") -> ConsentText:
+    """The newest version of a purpose's notice, in the language asked for (Turkish if missing)."""
+    texts = ConsentText.objects.filter(purpose=purpose).order_by("-version")
+    newest = texts.first()
+    if newest is None:
+        raise NotFound()
+    return (
+        texts.filter(version=newest.version, language=language).first()
+        or texts.filter(version=newest.version).order_by("-language").last()
+    )
+
+
+def current_version(purpose: str) -> int | None:
+    newest = ConsentText.objects.filter(purpose=purpose).order_by("-version").values_list("version", flat=True)
+    return newest.first()
+
+
+def consent_active_grants(*, subject: User, purpose: str, doctor: Doctor | None = None) -> QuerySet[ConsentEvent]:
+    """Grants in force: not withdrawn, not expired, and given on the current notice version."""
+    grants = ConsentEvent.objects.filter(
+        subject=subject,
+        purpose=purpose,
+        action=ConsentEvent.Action.GRANT,
+        withdrawal__isnull=True,
+        text_version=current_version(purpose),
+    ).exclude(expires_at__lte=timezone.now())
+    if doctor is not None:
+        grants = grants.filter(doctor=doctor)
+    return grants
+
+
+def consent_is_active(*, subject: User, purpose: str, doctor: Doctor | None = None) -> bool:
+    return consent_active_grants(subject=subject, purpose=purpose, doctor=doctor).exists()
+
+
+def consent_require(*, subject: User, purpose: str) -> None:
+    """Raise ConsentRequired unless the subject has an active consent for the purpose."""
+    if not consent_is_active(subject=subject, purpose=purpose):
+        raise ConsentRequired()
+
+
+def consent_grant(
+    *,
+    subject: User,
+    purpose: str,
+    text_version: int,
+    language: str,
+    doctor: Doctor | None = None,
+    categories: Iterable[str] = (),
+    expires_at: datetime | None = None,
+    context: ActContext = SYSTEM,
+) -> ConsentEvent:
+    """Record a grant on the current notice version and run the purpose's on-grant step."""
+    if not subject.is_patient:
+        raise ValidationFailed(fields={"purpose": [_("Only patients give consent here.")]})
+    version = current_version(purpose)
+    if version is None or text_version != version:
+        raise ValidationFailed(
+            fields={"text_version": [_("This notice version is not current; read the current text and try again.")]}
+        )
+    if purpose in SCOPED_PURPOSES and doctor is None:
+        raise ValidationFailed(fields={"doctor": [_("Choose the doctor to share with.")]})
+    if purpose not in SCOPED_PURPOSES and (doctor is not None or categories or expires_at):
+        raise ValidationFailed(fields={"purpose": [_("This purpose takes no doctor, categories or expiry.")]})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(fields={"expires_at": [_("The expiry must be in the future.")]})
+    text = consent_text_current(purpose=purpose, language=language)
+    with transaction.atomic():
+        # Serialise grants of one subject so two concurrent requests cannot both pass the check.
+        User.objects.select_for_update().filter(pk=subject.pk).first()
+        if consent_is_active(subject=subject, purpose=purpose, doctor=doctor):
+            raise ValidationFailed(fields={"purpose": [_("This consent is already given.")]})
+        event = ConsentEvent.objects.create(
+            subject=subject,
+            purpose=purpose,
+            action=ConsentEvent.Action.GRANT,
+            doctor=doctor,
+            categories=sorted(set(categories)),
+            expires_at=expires_at,
+            text=text,
+            text_version=text.version,
+            text_language=text.language,
+            text_hash=text.content_hash,
+            channel=context.channel,
+            ip_address=context.ip_address,
+            user_agent=context.user_agent,
+        )
+        on_grant = cascade_for(purpose).on_grant
+        if on_grant is not None:
+            on_grant(event)
+        audit_record(
+            actor=subject,
+            action=f"consent_granted:{purpose}",
+            patient=subject,
+            categories=event.categories,
+            metadata={"consent": str(event.id), "doctor": str(doctor.id) if doctor else None},
+            context=context,
+        )
+    return event
+
+
+def consent_withdraw(*, subject: User, grant_id, context: ActContext = SYSTEM) -> ConsentEvent:
+    """Withdraw a grant and run its cascade in the same transaction; done when this returns."""
+    with transaction.atomic():
+        grant = (
+            ConsentEvent.objects.select_for_update()
+            .filter(id=grant_id, subject=subject, action=ConsentEvent.Action.GRANT)
+            .first()
+        )
+        if grant is None:
+            raise NotFound()
+        if ConsentEvent.objects.filter(grant=grant).exists():
+            raise ValidationFailed(fields={"consent": [_("This consent is already withdrawn.")]})
+        try:
+            with transaction.atomic():
+                withdrawal = ConsentEvent.objects.create(
+                    subject=subject,
+                    purpose=grant.purpose,
+                    action=ConsentEvent.Action.WITHDRAW,
+                    grant=grant,
+                    doctor=grant.doctor,
+                    categories=grant.categories,
+                    text=grant.text,
+                    text_version=grant.text_version,
+                    text_language=grant.text_language,
+                    text_hash=grant.text_hash,
+                    channel=context.channel,
+                    ip_address=context.ip_address,
+                    user_agent=context.user_agent,
+                )
+        except IntegrityError as exc:  # a concurrent withdrawal of the same grant
+            raise ValidationFailed(fields={"consent": [_("This consent is already withdrawn.")]}) from exc
+        counts = cascade_for(grant.purpose).on_withdraw(grant) or {}
+        audit_record(
+            actor=subject,
+            action=f"consent_withdrawn:{grant.purpose}",
+            patient=subject,
+            categories=grant.categories,
+            metadata={"consent": str(grant.id), "withdrawal": str(withdrawal.id), **counts},
+            context=context,
+        )
+    return withdrawal
+
+
+def consent_list(*, subject: User) -> QuerySet[ConsentEvent]:
+    return (
+        ConsentEvent.objects.filter(subject=subject, action=ConsentEvent.Action.GRANT)
+        .select_related("withdrawal", "doctor")
+        .order_by("-created_at")
+    )
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    patient: User | None,
+    categories: Iterable[str] = (),
+    metadata: dict | None = None,
+    context: ActContext = SYSTEM,
+) -> AuditEntry:
+    """Append an audit entry. Pass ids and counts in metadata, never health values."""
+    return AuditEntry.objects.create(
+        actor=actor,
+        actor_role=actor.role if actor is not None else "system",
+        action=action,
+        patient=patient,
+        categories=sorted(set(categories)),
+        metadata=metadata or {},
+        ip_address=context.ip_address,
+        request_id=context.request_id,
+    )

@@ -1,0 +1,44 @@
+"""Checks that must pass before the platform serves a request.
+
+wsgi.py runs `verify()`, so gunicorn refuses to boot (rather than answering 500 at the first read)
+when the encryption keys are wrong or a consent purpose has no withdrawal cascade.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, transaction
+
+from medplatform.encryption import DecryptionError
+from privacy.cascades import missing_purposes
+from privacy.models import EncryptionCanary
+
+
+class EncryptionKeyMismatch(ImproperlyConfigured):
+    pass
+
+
+def verify_encryption_canary() -> None:
+    """Write the canary on first start; afterwards refuse to start if it does not decrypt."""
+    try:
+        with transaction.atomic():
+            canary = EncryptionCanary.objects.order_by("id").first()
+            if canary is None:
+                EncryptionCanary.objects.create(value=EncryptionCanary.PLAINTEXT)
+                return
+    except DecryptionError:
+        canary = None
+    except DatabaseError:
+        return  # not migrated yet: `migrate` runs first and the next start checks
+    if canary is None or canary.value != EncryptionCanary.PLAINTEXT:
+        raise EncryptionKeyMismatch(
+            "Refusing to start: data in this database was encrypted with a key that is neither "
+            "CRYPTOGRAPHY_KEY nor one of CRYPTOGRAPHY_OLD_KEYS. Set CRYPTOGRAPHY_KEY to the key the data "
+            "was written with (or add it to CRYPTOGRAPHY_OLD_KEYS and run `manage.py rotate_encryption_key`). "
+            "Do not change SECRET_KEY to fix this: it plays no part in encryption."
+        )
+
+
+def verify() -> None:
+    missing = missing_purposes()
+    if missing:
+        raise ImproperlyConfigured(f"consent purposes without a withdrawal cascade: {', '.join(missing)}")
+    verify_encryption_canary()
