@@ -143,3 +143,6 @@ class EncryptionCanary(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"encryption canary {self.pk}"
