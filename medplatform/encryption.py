@@ -27,6 +27,11 @@ from django_cryptography.core.signing import BadSignature, FernetSigner
 from django_cryptography.fields import EncryptedMixin
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
 
+# Importing django-cryptography runs its AppConf, which overwrites settings.CRYPTOGRAPHY_KEY with
+# its own PBKDF2 derivation (bytes). We derive our keys ourselves from the configured string, the
+# same way for CRYPTOGRAPHY_KEY and CRYPTOGRAPHY_OLD_KEYS, so put the string back.
+settings.CRYPTOGRAPHY_KEY = settings.CRYPTOGRAPHY_KEY_CONFIGURED
+
 
 class DecryptionError(Exception):
     """A stored value does not decrypt with any configured key."""

@@ -63,6 +63,8 @@ else:
     SECRET_KEY = os.environ.get("SECRET_KEY") or _dev["SECRET_KEY"]
     CRYPTOGRAPHY_KEY = os.environ.get("CRYPTOGRAPHY_KEY") or _dev["CRYPTOGRAPHY_KEY"]
 
+# django-cryptography replaces CRYPTOGRAPHY_KEY with a derived value when imported; see encryption.py.
+CRYPTOGRAPHY_KEY_CONFIGURED = CRYPTOGRAPHY_KEY
 # Keys that encrypted data may still be under during a rotation (read only, comma separated).
 CRYPTOGRAPHY_OLD_KEYS = _env_list("CRYPTOGRAPHY_OLD_KEYS")
 

@@ -1,5 +1,5 @@
 from django.utils.translation import get_language
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -9,9 +9,9 @@ from accounts.models import Doctor
 from accounts.permissions import IsPatient
 from medplatform.apiviews import paginated_response, validated
 from medplatform.errors import ValidationFailed
-from privacy import services
+from privacy import services, subject_rights
 from privacy.context import act_context
-from privacy.models import ConsentEvent, ConsentText, Purpose
+from privacy.models import ConsentEvent, ConsentText, DataSubjectRequest, Purpose
 
 
 class ConsentTextOutput(serializers.ModelSerializer):
@@ -103,3 +103,43 @@ class ConsentWithdrawApi(APIView):
         services.consent_withdraw(subject=request.user, grant_id=consent_id, context=act_context(request))
         grant = services.consent_list(subject=request.user).get(id=consent_id)
         return Response(ConsentOutput(grant).data)
+
+
+class PrivacyRequestOutput(serializers.ModelSerializer):
+    class Meta:
+        model = DataSubjectRequest
+        fields = ["id", "type", "status", "due_date", "created_at", "answered_at"]
+
+
+class PrivacyRequestApi(APIView):
+    class Input(serializers.Serializer):
+        type = serializers.ChoiceField(choices=DataSubjectRequest.Type.choices)
+        details = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+    @extend_schema(responses=PrivacyRequestOutput(many=True))
+    def get(self, request):
+        requests = DataSubjectRequest.objects.filter(subject=request.user)
+        return paginated_response(self, requests, PrivacyRequestOutput)
+
+    @extend_schema(request=Input, responses={201: PrivacyRequestOutput})
+    def post(self, request):
+        data = validated(self.Input, request.data)
+        created = subject_rights.privacy_request_create(subject=request.user, **data)
+        return Response(PrivacyRequestOutput(created).data, status=status.HTTP_201_CREATED)
+
+
+class PrivacySummaryApi(APIView):
+    @extend_schema(responses=inline_serializer("PrivacySummary", {"processing": serializers.ListField()}))
+    def get(self, request):
+        return Response(subject_rights.privacy_summary(user=request.user))
+
+
+class AccountEraseApi(APIView):
+    class Input(serializers.Serializer):
+        password = serializers.CharField(max_length=128)
+
+    @extend_schema(request=Input, responses={202: None})
+    def post(self, request):
+        data = validated(self.Input, request.data)
+        subject_rights.account_erase(user=request.user, password=data["password"], context=act_context(request))
+        return Response({"status": "erased"}, status=status.HTTP_202_ACCEPTED)

@@ -146,3 +146,31 @@ class EncryptionCanary(models.Model):
 
     def __str__(self) -> str:
         return f"encryption canary {self.pk}"
+
+
+class DataSubjectRequest(TimeStampedModel):
+    class Type(models.TextChoices):
+        ACCESS = "access", _("Access")
+        RECTIFICATION = "rectification", _("Rectification")
+        ERASURE = "erasure", _("Erasure")
+        OBJECTION = "objection", _("Objection")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        REJECTED = "rejected", _("Rejected")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="privacy_requests")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    # Free text a person writes about their own data may hold health details: encrypted.
+    details = EncryptedTextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    due_date = models.DateField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} request due {self.due_date}"

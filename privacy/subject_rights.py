@@ -1,0 +1,110 @@
+"""Data-subject rights (KVKK Art. 11): requests answered within 30 days, account erasure, and the
+summary of what is processed about a person.
+
+Erasure withdraws every active consent through `consent_withdraw`, so each purpose's registered
+cascade runs (future appointments cancelled, visit reasons erased, health profile and shares
+deleted, reviews deleted), then strips the account of personal data. Consent events and audit
+entries stay: they are the legal proof and hold no health content.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import User
+from medplatform.errors import ValidationFailed
+from privacy.context import SYSTEM, ActContext
+from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
+
+RESPONSE_DAYS = 30
+
+
+def privacy_request_create(*, subject: User, type: str, details: str = "") -> DataSubjectRequest:
+    return DataSubjectRequest.objects.create(
+        subject=subject,
+        type=type,
+        details=details,
+        due_date=(timezone.now() + timedelta(days=RESPONSE_DAYS)).date(),
+    )
+
+
+def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) -> None:
+    """Erase an account on its owner's request: every consent withdrawn with its cascade, then
+    the personal fields stripped and every token revoked, in one transaction."""
+    from privacy.services import audit_record, consent_withdraw
+
+    if not user.check_password(password):
+        raise ValidationFailed(fields={"password": [_("The password is not correct.")]})
+    with transaction.atomic():
+        active = ConsentEvent.objects.filter(
+            subject=user, action=ConsentEvent.Action.GRANT, withdrawal__isnull=True
+        ).values_list("id", flat=True)
+        for grant_id in list(active):
+            consent_withdraw(subject=user, grant_id=grant_id, context=context)
+        for token in OutstandingToken.objects.filter(user=user):
+            BlacklistedToken.objects.get_or_create(token=token)
+        user.email = f"erased-{user.pk}@erased.invalid"
+        user.first_name = ""
+        user.last_name = ""
+        user.phone = ""
+        user.national_id = None
+        user.national_id_hash = None
+        user.is_active = False
+        user.erased_at = timezone.now()
+        user.set_unusable_password()
+        user.save()
+        audit_record(actor=user, action="account_erased", patient=user, context=context)
+
+
+SummaryProvider = Callable[[User], list[dict]]
+_summary_providers: list[SummaryProvider] = []
+
+
+def register_summary_provider(provider: SummaryProvider) -> None:
+    """Apps add what they process about a person: [{"data", "purpose", "legal_basis", "recipients"}]."""
+    _summary_providers.append(provider)
+
+
+def privacy_summary(*, user: User) -> dict:
+    """What is processed about the user, why, on which legal basis, and to whom it went."""
+    grants = list(
+        ConsentEvent.objects.filter(subject=user, action=ConsentEvent.Action.GRANT)
+        .select_related("withdrawal", "doctor__user")
+        .order_by("created_at")
+    )
+    processing = [
+        {
+            "data": _("Account: name, e-mail, phone, language") + (_(", TC Kimlik No") if user.national_id else ""),
+            "purpose": _("Running your account and your appointments"),
+            "legal_basis": _("KVKK Art. 5/2(c): necessary for the performance of a contract"),
+            "recipients": [],
+        },
+    ]
+    for provider in _summary_providers:
+        processing.extend(provider(user))
+    return {
+        "user": str(user.pk),
+        "processing": processing,
+        "consents": [
+            {
+                "id": str(grant.id),
+                "purpose": grant.purpose,
+                "purpose_label": str(Purpose(grant.purpose).label),
+                "legal_basis": _("KVKK Art. 6: explicit consent"),
+                "doctor": str(grant.doctor_id) if grant.doctor_id else None,
+                "doctor_name": grant.doctor.name if grant.doctor_id else None,
+                "granted_at": grant.created_at.isoformat(),
+                "withdrawn_at": grant.withdrawal.created_at.isoformat() if hasattr(grant, "withdrawal") else None,
+                "text_version": grant.text_version,
+            }
+            for grant in grants
+        ],
+        "rights": _(
+            "You may ask what we process, have it corrected or erased, and object (KVKK Art. 11); "
+            "we answer within 30 days."
+        ),
+    }
