@@ -1,0 +1,219 @@
+"""Health-profile endpoints: the patient's own profile, the doctor's shared view, the access log."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsDoctor, IsPatient
+from health_profiles import selectors, services
+from health_profiles.models import Category, Severity, ShareGrant
+from health_profiles.serializers import EntryOutput, grouped_output
+from medplatform.apiviews import paginated_response, validated
+from medplatform.errors import NotFound, ValidationFailed
+from privacy.context import act_context
+from privacy.models import AuditEntry
+from privacy.selectors import audit_list_for_patient
+
+# Choice errors that would repeat the submitted value say only that it is not a choice.
+NO_ECHO = {"invalid_choice": _("Not a valid choice.")}
+
+
+class EntryInput(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Category.choices, error_messages=NO_ECHO)
+    name = serializers.CharField(max_length=200)
+    details = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reaction = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True)
+    severity = serializers.ChoiceField(
+        choices=Severity.choices, required=False, allow_null=True, allow_blank=True, error_messages=NO_ECHO
+    )
+    dose = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    frequency = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    diagnosed_on = serializers.DateField(required=False, allow_null=True)
+    started_on = serializers.DateField(required=False, allow_null=True)
+    ended_on = serializers.DateField(required=False, allow_null=True)
+
+
+class EntryPatchInput(EntryInput):
+    category = serializers.ChoiceField(choices=Category.choices, required=False, error_messages=NO_ECHO)
+    name = serializers.CharField(max_length=200, required=False)
+
+
+GroupedProfileOutput = inline_serializer(
+    name="GroupedProfile",
+    fields={
+        "allergies": EntryOutput(many=True),
+        "medications": EntryOutput(many=True),
+        "conditions": EntryOutput(many=True),
+        "treatments": EntryOutput(many=True),
+    },
+)
+
+
+class HealthProfileApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=GroupedProfileOutput)
+    def get(self, request):
+        return Response(grouped_output(selectors.grouped(selectors.entry_list(viewer=request.user))))
+
+
+class EntryListApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=EntryOutput(many=True))
+    def get(self, request):
+        return paginated_response(self, selectors.entry_list(viewer=request.user), EntryOutput)
+
+    @extend_schema(request=EntryInput, responses={201: EntryOutput})
+    def post(self, request):
+        data = validated(EntryInput, request.data)
+        category = data.pop("category")
+        entry = services.entry_create(patient=request.user, category=category, values=data)
+        return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+class EntryDetailApi(APIView):
+    permission_classes = [IsPatient]
+
+    def _entry(self, request, entry_id):
+        entry = selectors.entry_list(viewer=request.user).filter(id=entry_id).first()
+        if entry is None:
+            raise NotFound()
+        return entry
+
+    @extend_schema(responses=EntryOutput)
+    def get(self, request, entry_id):
+        return Response(EntryOutput(self._entry(request, entry_id)).data)
+
+    @extend_schema(request=EntryPatchInput, responses=EntryOutput)
+    def patch(self, request, entry_id):
+        entry = self._entry(request, entry_id)
+        data = validated(EntryPatchInput, request.data, partial=True)
+        entry = services.entry_update(entry=entry, values=data)
+        return Response(EntryOutput(entry).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, entry_id):
+        services.entry_delete(entry=self._entry(request, entry_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccessLogOutput(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    actor_doctor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEntry
+        fields = ["actor", "actor_doctor", "actor_role", "action", "categories", "at"]
+
+    def get_actor(self, entry: AuditEntry) -> str | None:
+        """The doctor's name with title, or the person's name; None for the platform itself."""
+        if entry.actor is None:
+            return None
+        doctor = getattr(entry.actor, "doctor", None)
+        return doctor.name if doctor is not None else entry.actor.full_name
+
+    def get_actor_doctor(self, entry: AuditEntry) -> str | None:
+        """The doctor id (as /api/v1/doctors/ shows it) when the actor is a doctor."""
+        doctor = getattr(entry.actor, "doctor", None) if entry.actor is not None else None
+        return str(doctor.id) if doctor is not None else None
+
+
+class AccessLogApi(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=AccessLogOutput(many=True))
+    def get(self, request):
+        return paginated_response(self, audit_list_for_patient(patient=request.user), AccessLogOutput)
+
+
+class FhirJSONRenderer(JSONRenderer):
+    media_type = "application/fhir+json"
+    format = "fhir"
+
+
+class ExportFormatNegotiation(DefaultContentNegotiation):
+    """`?format=` names the export format (json or fhir); anything else is a validation error."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        requested = request.query_params.get("format", "json")
+        for renderer in renderers:
+            if renderer.format == requested:
+                return renderer, renderer.media_type
+        raise ValidationFailed(fields={"format": [_("Use json or fhir.")]})
+
+
+class ExportApi(APIView):
+    permission_classes = [IsPatient]
+    renderer_classes = [JSONRenderer, FhirJSONRenderer]
+    content_negotiation_class = ExportFormatNegotiation
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "fhir"])],
+        responses={(200, "application/json"): dict, (200, "application/fhir+json"): dict},
+    )
+    def get(self, request):
+        document = services.profile_export(
+            patient=request.user,
+            export_format=request.accepted_renderer.format,
+            context=act_context(request),
+        )
+        return Response(document)
+
+
+class SharedProfileOutput(serializers.ModelSerializer):
+    patient = serializers.UUIDField(source="patient_id")
+    name = serializers.CharField(source="patient.full_name")
+    categories = serializers.ListField(source="effective_categories", child=serializers.CharField())
+
+    class Meta:
+        model = ShareGrant
+        fields = ["patient", "name", "categories", "expires_at"]
+
+
+class SharedProfileListApi(APIView):
+    permission_classes = [IsDoctor]
+
+    @extend_schema(responses=SharedProfileOutput(many=True))
+    def get(self, request):
+        return paginated_response(self, selectors.shared_profile_list(viewer=request.user), SharedProfileOutput)
+
+
+class PatientHealthProfileApi(APIView):
+    """A doctor's read of a patient's shared categories; anyone without an active share gets 404."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            name="SharedHealthProfile",
+            fields={
+                "patient": serializers.UUIDField(),
+                "categories": serializers.ListField(child=serializers.CharField()),
+                "expires_at": serializers.DateTimeField(allow_null=True),
+                "allergies": EntryOutput(many=True),
+                "medications": EntryOutput(many=True),
+                "conditions": EntryOutput(many=True),
+                "treatments": EntryOutput(many=True),
+            },
+        )
+    )
+    def get(self, request, patient_id):
+        share, entries = services.shared_profile_read(
+            viewer=request.user, patient_id=patient_id, context=act_context(request)
+        )
+        profile = {
+            group: items
+            for group, items in grouped_output(selectors.grouped(entries)).items()
+            if any(selectors.CATEGORY_GROUPS[category] == group for category in share.effective_categories)
+        }
+        return Response(
+            {
+                "patient": str(share.patient_id),
+                "categories": share.effective_categories,
+                "expires_at": share.expires_at,
+                **profile,
+            }
+        )

@@ -1,0 +1,82 @@
+"""What the health-profile consents do on grant and on withdrawal (registered in apps.py).
+
+Each runs inside the consent service's transaction: if it raises, the consent event is not
+recorded either; when a withdrawal returns, the data is gone and the doctor's access has ended.
+"""
+
+from django.utils.translation import gettext as _
+
+from health_profiles.models import Category, HealthEntry, ShareGrant
+from medplatform.errors import ConsentRequired, ValidationFailed
+from medplatform.middleware import current_request_id
+from privacy import cascades
+from privacy.context import ActContext
+from privacy.models import ConsentEvent, Purpose
+from privacy.services import consent_active_grants, consent_is_active, consent_withdraw
+
+
+def share_granted(grant: ConsentEvent) -> None:
+    """Create the grant a doctor's reads are checked against.
+
+    A share needs an active storage consent: sharing is a use of stored data, and withdrawing
+    storage ends every share, so a share without storage would be a grant nothing backs.
+    """
+    unknown = [category for category in grant.categories if category not in Category.values]
+    if unknown:
+        raise ValidationFailed(fields={"categories": [_("Unknown category.")]})
+    if grant.doctor is None or not grant.doctor.is_active:
+        raise ValidationFailed(fields={"doctor": [_("Choose an active doctor.")]})
+    if not consent_is_active(subject=grant.subject, purpose=Purpose.HEALTH_PROFILE_STORAGE):
+        raise ConsentRequired(_("Give the health-profile storage consent before sharing your profile."))
+    ShareGrant.objects.create(
+        patient=grant.subject,
+        doctor=grant.doctor,
+        categories=grant.categories,
+        expires_at=grant.expires_at,
+        consent=grant,
+    )
+
+
+def share_withdrawn(grant: ConsentEvent) -> dict:
+    """The doctor's access ends with the grant row; nothing else is kept for that doctor."""
+    deleted, _per_model = ShareGrant.objects.filter(consent=grant).delete()
+    return {"share_grants_deleted": deleted}
+
+
+def storage_withdrawn(grant: ConsentEvent) -> dict:
+    """Delete every entry and every share of the patient.
+
+    Open share consents are withdrawn too (each with its own withdrawal event and audit entry),
+    so the consent list never shows a share that no longer exists as still given.
+    """
+    patient = grant.subject
+    still_given = consent_active_grants(subject=patient, purpose=Purpose.HEALTH_PROFILE_STORAGE).first()
+    if still_given is not None:
+        # An older grant withdrawn after the patient agreed to a newer notice version: the data is
+        # stored under that newer consent, which this withdrawal does not touch.
+        return {"entries_deleted": 0, "share_grants_deleted": 0, "kept_under_consent": str(still_given.id)}
+    cascade_context = ActContext(channel="cascade", request_id=current_request_id())
+    shares_before = ShareGrant.objects.filter(patient=patient).count()
+    open_shares = ConsentEvent.objects.filter(
+        subject=patient,
+        purpose=Purpose.HEALTH_PROFILE_SHARE,
+        action=ConsentEvent.Action.GRANT,
+        withdrawal__isnull=True,
+    ).values_list("id", flat=True)
+    share_consents_withdrawn = 0
+    for share_consent_id in list(open_shares):
+        consent_withdraw(subject=patient, grant_id=share_consent_id, context=cascade_context)
+        share_consents_withdrawn += 1
+    # Expired shares and shares on an outdated notice have no open consent but still have rows.
+    ShareGrant.objects.filter(patient=patient).delete()
+    entries_deleted, _per_model = HealthEntry.objects.filter(patient=patient).delete()
+    return {
+        "entries_deleted": entries_deleted,
+        "share_grants_deleted": shares_before,
+        "share_consents_withdrawn": share_consents_withdrawn,
+    }
+
+
+def register_cascades() -> None:
+    cascades.register(Purpose.HEALTH_PROFILE_STORAGE, on_withdraw=storage_withdrawn)
+    cascades.register(Purpose.HEALTH_PROFILE_SHARE, on_withdraw=share_withdrawn, on_grant=share_granted)

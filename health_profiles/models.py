@@ -1,0 +1,92 @@
+"""Health-profile entries and the share grants that let one chosen doctor read them.
+
+Every health value is an encrypted column; only the category (which table section an entry
+belongs to) is plain, so entries can be grouped and filtered without decrypting.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from medplatform.encryption import EncryptedDateField, EncryptedTextField
+from medplatform.timestamps import TimeStampedModel
+
+
+class Category(models.TextChoices):
+    ALLERGY = "allergy", _("Allergy")
+    MEDICATION = "medication", _("Medication")
+    CONDITION = "condition", _("Condition")
+    TREATMENT = "treatment", _("Treatment")
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
+
+
+# The fields each category carries besides name and details.
+CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {
+    Category.ALLERGY: ("reaction", "severity"),
+    Category.MEDICATION: ("dose", "frequency"),
+    Category.CONDITION: ("diagnosed_on",),
+    Category.TREATMENT: ("started_on", "ended_on"),
+}
+SPECIFIC_FIELDS: tuple[str, ...] = tuple(name for names in CATEGORY_FIELDS.values() for name in names)
+
+# The keys of the grouped profile, in API.md's order.
+CATEGORY_GROUPS: dict[str, str] = {
+    Category.ALLERGY: "allergies",
+    Category.MEDICATION: "medications",
+    Category.CONDITION: "conditions",
+    Category.TREATMENT: "treatments",
+}
+
+
+class HealthEntry(TimeStampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_entries")
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    name = EncryptedTextField(_("name"))
+    details = EncryptedTextField(_("details"), blank=True, default="")
+    reaction = EncryptedTextField(_("reaction"), null=True, blank=True)
+    severity = EncryptedTextField(_("severity"), null=True, blank=True)
+    dose = EncryptedTextField(_("dose"), null=True, blank=True)
+    frequency = EncryptedTextField(_("frequency"), null=True, blank=True)
+    diagnosed_on = EncryptedDateField(_("diagnosed on"), null=True, blank=True)
+    started_on = EncryptedDateField(_("started on"), null=True, blank=True)
+    ended_on = EncryptedDateField(_("ended on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["patient", "category"])]
+        verbose_name_plural = "health entries"
+
+    def __str__(self) -> str:
+        # Never the name: __str__ ends up in logs, admin messages and error reports.
+        return f"{self.category} entry {self.id}"
+
+
+class ShareGrant(TimeStampedModel):
+    """What a `health_profile_share` consent lets one doctor read; deleted when it is withdrawn."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_shares")
+    doctor = models.ForeignKey("accounts.Doctor", on_delete=models.CASCADE, related_name="health_shares")
+    # Empty means every category.
+    categories = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    consent = models.OneToOneField("privacy.ConsentEvent", on_delete=models.PROTECT, related_name="share_grant")
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["doctor", "patient"])]
+
+    def __str__(self) -> str:
+        return f"share {self.id}"
+
+    @property
+    def effective_categories(self) -> list[str]:
+        return list(self.categories) if self.categories else list(Category.values)

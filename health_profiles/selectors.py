@@ -1,0 +1,79 @@
+"""Scoped reads of health entries and share grants."""
+
+from django.apps import apps
+from django.core.exceptions import FieldError
+from django.db.models import QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import User
+from health_profiles.models import CATEGORY_GROUPS, Category, HealthEntry, ShareGrant
+from privacy.models import ConsentText, Purpose
+
+
+def entry_list(*, viewer: User) -> QuerySet[HealthEntry]:
+    """The viewer's own entries (a patient's own profile; nobody else's)."""
+    return HealthEntry.objects.filter(patient_id=viewer.pk).order_by("created_at", "id")
+
+
+def grouped(entries) -> dict[str, list[HealthEntry]]:
+    profile: dict[str, list[HealthEntry]] = {group: [] for group in CATEGORY_GROUPS.values()}
+    for entry in entries:
+        profile[CATEGORY_GROUPS[entry.category]].append(entry)
+    return profile
+
+
+def active_shares() -> QuerySet[ShareGrant]:
+    """Shares in force: not expired, consent not withdrawn and given on the current notice version.
+
+    A withdrawal deletes the grant row as well; the consent checks here make an access decision
+    never depend on a cascade alone.
+    """
+    current_version = (
+        ConsentText.objects.filter(purpose=Purpose.HEALTH_PROFILE_SHARE).order_by("-version").values("version")[:1]
+    )
+    return ShareGrant.objects.filter(
+        consent__withdrawal__isnull=True, consent__text_version=Subquery(current_version)
+    ).exclude(expires_at__lte=timezone.now())
+
+
+def share_active_for(*, doctor_user: User, patient_id) -> ShareGrant | None:
+    return (
+        active_shares()
+        .filter(doctor__user_id=doctor_user.pk, patient_id=patient_id)
+        .select_related("patient")
+        .order_by("-created_at", "id")
+        .first()
+    )
+
+
+def shared_profile_list(*, viewer: User) -> QuerySet[ShareGrant]:
+    """Active shares to the viewing doctor, with the patient loaded for the name."""
+    return active_shares().filter(doctor__user_id=viewer.pk).select_related("patient").order_by("-created_at", "id")
+
+
+def shared_entries(*, share: ShareGrant) -> QuerySet[HealthEntry]:
+    """Only the categories the share names (all of them when it names none)."""
+    entries = HealthEntry.objects.filter(patient_id=share.patient_id)
+    if share.categories:
+        entries = entries.filter(category__in=[c for c in share.categories if c in Category.values])
+    return entries.order_by("created_at", "id")
+
+
+def appointments_of(*, patient: User) -> list:
+    """The patient's appointments for the export, read-only; [] while the appointments app has none.
+
+    The appointments app is built alongside this one, so it is read through the app registry and
+    only the fields it has are used.
+    """
+    try:
+        appointment_model = apps.get_model("appointments", "Appointment")
+    except LookupError:
+        return []
+    try:
+        appointments = appointment_model.objects.filter(patient_id=patient.pk)
+        try:
+            return list(appointments.select_related("doctor__user", "clinic").order_by("start"))
+        except FieldError:
+            return list(appointments)
+    except FieldError:
+        return []
