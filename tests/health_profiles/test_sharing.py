@@ -1,0 +1,198 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+from freezegun import freeze_time
+
+from health_profiles.models import ShareGrant
+from privacy.models import AuditEntry, ConsentEvent, ConsentText, Purpose
+from privacy.services import consent_withdraw
+from tests.health_profiles.scenario import ENTRY_VALUES, full_profile, grant_storage, share_with
+
+pytestmark = pytest.mark.django_db
+
+CONSENTS = "/api/v1/consents/"
+SHARED = "/api/v1/doctor/shared-profiles/"
+
+
+def profile_url(patient) -> str:
+    return f"/api/v1/patients/{patient.id}/health-profile/"
+
+
+def test_a_patient_shares_chosen_categories_with_a_doctor_through_the_consent_api(as_user, patient_ayse, doctor_x):
+    full_profile(patient_ayse)
+    expires_at = timezone.now() + datetime.timedelta(days=30)
+
+    response = as_user(patient_ayse).post(
+        CONSENTS,
+        {
+            "purpose": "health_profile_share",
+            "text_version": 1,
+            "doctor": str(doctor_x.id),
+            "categories": ["allergy", "medication"],
+            "expires_at": expires_at.isoformat(),
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    share = ShareGrant.objects.get()
+    assert (share.patient, share.doctor, share.categories) == (patient_ayse, doctor_x, ["allergy", "medication"])
+    assert share.expires_at == expires_at
+    assert str(share.consent_id) == response.json()["id"]
+
+
+def test_a_doctor_reads_only_the_shared_categories(as_user, patient_ayse, doctor_x):
+    entries = full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x, categories=["allergy", "condition"])
+
+    response = as_user(doctor_x.user).get(profile_url(patient_ayse))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"patient", "categories", "expires_at", "allergies", "conditions"}
+    assert [item["id"] for item in body["allergies"]] == [str(entries["allergy"].id)]
+    assert body["allergies"][0]["severity"] == "severe"
+    assert ENTRY_VALUES["medication"]["name"] not in response.content.decode()
+    assert ENTRY_VALUES["treatment"]["name"] not in response.content.decode()
+
+
+def test_a_share_without_categories_shows_every_category(as_user, patient_ayse, doctor_x):
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x)
+
+    body = as_user(doctor_x.user).get(profile_url(patient_ayse)).json()
+
+    assert body["categories"] == ["allergy", "medication", "condition", "treatment"]
+    assert all(len(body[group]) == 1 for group in ("allergies", "medications", "conditions", "treatments"))
+
+
+def test_every_read_by_a_doctor_is_audited_without_health_values(as_user, patient_ayse, doctor_x):
+    full_profile(patient_ayse)
+    grant = share_with(patient_ayse, doctor_x, categories=["allergy"])
+    client = as_user(doctor_x.user)
+
+    client.get(profile_url(patient_ayse))
+    client.get(profile_url(patient_ayse), HTTP_X_REQUEST_ID="req-42")
+
+    reads = AuditEntry.objects.filter(action="health_profile_read").order_by("at")
+    assert reads.count() == 2
+    last = reads.last()
+    assert (last.actor, last.actor_role, last.patient, last.categories) == (
+        doctor_x.user,
+        "doctor",
+        patient_ayse,
+        ["allergy"],
+    )
+    assert last.request_id == "req-42"
+    assert last.metadata == {"share": str(ShareGrant.objects.get().id), "consent": str(grant.id), "entries": 1}
+
+
+def test_the_doctor_lists_patients_with_an_active_share(
+    as_user, patient_ayse, patient_mehmet, doctor_x, doctor_y, django_assert_num_queries
+):
+    full_profile(patient_ayse)
+    full_profile(patient_mehmet)
+    share_with(patient_ayse, doctor_x, categories=["allergy"])
+    share_with(patient_mehmet, doctor_y)
+    client = as_user(doctor_x.user)
+
+    # 1 user for the JWT, 1 count, 1 page of shares joined to their patient (the current
+    # notice version is a subquery of both).
+    with django_assert_num_queries(3):
+        response = client.get(SHARED)
+
+    assert response.json()["results"] == [
+        {"patient": str(patient_ayse.id), "name": "Ayşe Yılmaz", "categories": ["allergy"], "expires_at": None}
+    ]
+
+
+def test_an_expired_share_is_not_found_at_once(as_user, patient_ayse, doctor_x):
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x, expires_at=timezone.now() + datetime.timedelta(hours=1))
+
+    with freeze_time(timezone.now() + datetime.timedelta(hours=1, seconds=1)):
+        client = as_user(doctor_x.user)
+        read = client.get(profile_url(patient_ayse))
+        listed = client.get(SHARED)
+
+    assert (read.status_code, read.json()["code"]) == (404, "not_found")
+    assert listed.json()["count"] == 0
+
+
+def test_a_share_on_an_outdated_notice_no_longer_gives_access(as_user, patient_ayse, doctor_x):
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x)
+    ConsentText.objects.create(purpose=Purpose.HEALTH_PROFILE_SHARE, version=2, language="tr", text="v2")
+
+    assert as_user(doctor_x.user).get(profile_url(patient_ayse)).status_code == 404
+
+
+def test_sharing_needs_the_storage_consent_first(as_user, patient_ayse, doctor_x):
+    response = as_user(patient_ayse).post(
+        CONSENTS, {"purpose": "health_profile_share", "text_version": 1, "doctor": str(doctor_x.id)}, format="json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (403, "consent_required")
+    assert not ConsentEvent.objects.filter(purpose=Purpose.HEALTH_PROFILE_SHARE).exists()
+    assert not ShareGrant.objects.exists()
+
+
+def test_an_unknown_category_is_refused_and_nothing_is_recorded(as_user, patient_ayse, doctor_x):
+    grant_storage(patient_ayse)
+
+    response = as_user(patient_ayse).post(
+        CONSENTS,
+        {"purpose": "health_profile_share", "text_version": 1, "doctor": str(doctor_x.id), "categories": ["genome"]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "categories" in response.json()["fields"]
+    assert not ConsentEvent.objects.filter(purpose=Purpose.HEALTH_PROFILE_SHARE).exists()
+
+
+def test_a_doctor_without_a_share_gets_404_even_for_an_existing_patient(as_user, patient_ayse, doctor_x, doctor_y):
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x)
+
+    response = as_user(doctor_y.user).get(profile_url(patient_ayse))
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert not AuditEntry.objects.filter(action="health_profile_read").exists()
+
+
+def test_the_patient_sees_who_read_their_profile_in_the_access_log(
+    as_user, patient_ayse, doctor_x, django_assert_num_queries
+):
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x, categories=["allergy"])
+    as_user(doctor_x.user).get(profile_url(patient_ayse))
+    client = as_user(patient_ayse)
+
+    # 1 user for the JWT, 1 count, 1 page of entries joined to the actor and the actor's doctor row.
+    with django_assert_num_queries(3):
+        response = client.get("/api/v1/health-profile/access-log/")
+
+    first = response.json()["results"][0]
+    assert first == {
+        "actor": doctor_x.name,
+        "actor_doctor": str(doctor_x.id),
+        "actor_role": "doctor",
+        "action": "health_profile_read",
+        "categories": ["allergy"],
+        "at": first["at"],
+    }
+    actions = [item["action"] for item in response.json()["results"]]
+    assert "consent_granted:health_profile_share" in actions
+
+
+def test_a_withdrawn_share_stops_the_doctors_reads_at_once(as_user, patient_ayse, doctor_x):
+    full_profile(patient_ayse)
+    grant = share_with(patient_ayse, doctor_x)
+    doctor = as_user(doctor_x.user)
+    assert doctor.get(profile_url(patient_ayse)).status_code == 200
+
+    consent_withdraw(subject=patient_ayse, grant_id=grant.id)
+
+    assert doctor.get(profile_url(patient_ayse)).status_code == 404
