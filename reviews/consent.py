@@ -1,10 +1,12 @@
 from privacy import cascades
 from privacy.models import ConsentEvent, Purpose
+from reviews.services import reviews_delete_for_patient
 
 
 def review_publication_withdrawn(grant: ConsentEvent) -> dict:
-    """Reviews are not stored yet (the reviews issue is open), so there is nothing to delete."""
-    return {"reviews_deleted": 0}
+    """Unpublish and delete every review of the patient, and take them out of the ratings, inside
+    the withdrawal's transaction."""
+    return {"reviews_deleted": reviews_delete_for_patient(patient=grant.subject)}
 
 
 def register_cascades() -> None:
