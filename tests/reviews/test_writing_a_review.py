@@ -25,7 +25,12 @@ def test_the_patient_of_a_completed_appointment_publishes_a_review_with_consent(
 
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["rating"], body["comment"], body["published"], body["display_name"]) == (4, "Çok ilgili.", True, "A. Y.")
+    assert (body["rating"], body["comment"], body["published"], body["display_name"]) == (
+        4,
+        "Çok ilgili.",
+        True,
+        "A. Y.",
+    )
     doctor_x.refresh_from_db()
     assert (doctor_x.rating_sum, doctor_x.rating_count, doctor_x.rating_avg) == (4, 1, 4.0)
 
