@@ -1,0 +1,68 @@
+"""`manage.py seed_demo` (what `make run` loads) is idempotent and its printed logins work."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.models import Clinic, ClinicMembership, Doctor, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def _counts() -> tuple[int, ...]:
+    return (User.objects.count(), Clinic.objects.count(), Doctor.objects.count(), ClinicMembership.objects.count())
+
+
+def test_it_seeds_every_role_once_however_often_it_runs():
+    _seed()
+    first = _counts()
+    _seed()
+
+    assert _counts() == first
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles == {"admin", "clinic_staff", "doctor", "patient"}
+    assert Clinic.objects.count() == 2
+    assert Doctor.objects.values("specialty").distinct().count() >= 3
+    assert set(ClinicMembership.objects.values_list("role", flat=True)) == {"admin", "receptionist"}
+    assert User.objects.filter(role="patient").count() == 2
+
+
+def test_it_prints_the_logins_and_urls():
+    out = _seed()
+
+    assert DEMO_PASSWORD in out
+    for user in User.objects.all():
+        assert user.email in out
+    assert "/api/docs/" in out and "/admin/" in out
+
+
+def test_the_printed_logins_open_the_api(api):
+    _seed()
+
+    for user in User.objects.all():
+        response = api.post("/api/v1/auth/token/", {"email": user.email, "password": DEMO_PASSWORD}, format="json")
+        assert response.status_code == 200, (user.email, response.content)
+
+
+def test_the_demo_doctors_are_found_by_search(api):
+    _seed()
+
+    response = api.get("/api/v1/doctors/", {"specialty": "cardiology", "city": "İstanbul"})
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+
+
+def test_it_refuses_to_run_in_production():
+    with override_settings(PRODUCTION=True), pytest.raises(CommandError):
+        _seed()
+    assert not User.objects.exists()
