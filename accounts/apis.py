@@ -30,6 +30,7 @@ from accounts.serializers import (
 from accounts.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
 from medplatform.errors import ValidationFailed
+from medplatform.pagination import Pagination
 
 security_log = logging.getLogger("medplatform.security")
 
@@ -171,10 +172,15 @@ class DoctorListApi(APIView):
 
     @extend_schema(parameters=[Filters], responses=DoctorListOutput(many=True))
     def get(self, request):
+        from appointments.selectors import next_available_for
+
         filters = validated(self.Filters, request.query_params)
-        filters.pop("available_on", None)
         doctors = selectors.doctor_list(**filters)
-        return paginated_response(self, doctors, DoctorListOutput)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(doctors, request, view=self)
+        # One batch for the whole page: next_available costs the same few queries at any page size.
+        context = {"next_available": next_available_for(doctor_ids=[doctor.id for doctor in page])}
+        return paginator.get_paginated_response(DoctorListOutput(page, many=True, context=context).data)
 
 
 class DoctorDetailApi(APIView):
@@ -182,5 +188,8 @@ class DoctorDetailApi(APIView):
 
     @extend_schema(responses=DoctorDetailOutput)
     def get(self, request, doctor_id):
+        from appointments.selectors import next_available_for
+
         doctor = get_object_or_404(selectors.doctor_list(), id=doctor_id)
-        return Response(DoctorDetailOutput(doctor).data)
+        context = {"next_available": next_available_for(doctor_ids=[doctor.id])}
+        return Response(DoctorDetailOutput(doctor, context=context).data)

@@ -1,4 +1,5 @@
 import uuid
+from datetime import date
 
 from django.db.models import Q, QuerySet
 
@@ -19,6 +20,7 @@ def doctor_list(
     city: str | None = None,
     clinic: str | None = None,
     q: str | None = None,
+    available_on: date | None = None,
 ) -> QuerySet[Doctor]:
     """Active doctors matching the public search filters, with what the list shows prefetched."""
     doctors = Doctor.objects.filter(is_active=True).select_related("user", "specialty").prefetch_related("clinics")
@@ -37,7 +39,14 @@ def doctor_list(
                 | Q(specialty__name_en__icontains=word)
                 | Q(clinics__name__icontains=word)
             )
-    return doctors.distinct()
+    doctors = doctors.distinct()
+    if available_on:
+        # Slots are computed, not stored: the appointments app checks the matching doctors'
+        # schedules in a fixed number of queries and we keep those with a free slot that day.
+        from appointments.selectors import doctors_available_on
+
+        doctors = doctors.filter(id__in=doctors_available_on(doctors=doctors, day=available_on))
+    return doctors
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

@@ -1,0 +1,354 @@
+"""Thin views: parse input, call one service or selector, render output."""
+
+import json
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Clinic, Doctor
+from accounts.permissions import IsPatient
+from appointments import permissions, selectors, services
+from appointments.availability import zone
+from appointments.calendar import appointment_ics
+from appointments.models import Appointment, Break, TimeOff, WorkingHours
+from appointments.serializers import (
+    AppointmentDetailOutput,
+    AppointmentOutput,
+    AwareDateTimeField,
+    BookInput,
+    BreakInput,
+    BreakOutput,
+    SlotOutput,
+    TimeOffInput,
+    TimeOffOutput,
+    WorkingHoursInput,
+    WorkingHoursOutput,
+    WorkingHoursPatch,
+)
+from appointments.throttles import BookingThrottle
+from medplatform.apiviews import paginated_response, validated
+from medplatform.encryption import keyed_hash
+from medplatform.errors import PermissionDenied, ValidationFailed
+from privacy.context import act_context
+from privacy.services import audit_record
+
+MAX_SLOT_DAYS = 31
+
+
+def _doctor(doctor_id) -> Doctor:
+    return get_object_or_404(Doctor.objects.select_related("user"), id=doctor_id, is_active=True)
+
+
+def _clinic_of(doctor: Doctor, clinic_id) -> Clinic:
+    clinic = doctor.clinics.filter(id=clinic_id).first()
+    if clinic is None:
+        raise ValidationFailed(fields={"clinic": ["The doctor does not work at this clinic."]})
+    return clinic
+
+
+def _require_schedule_access(request, doctor: Doctor) -> None:
+    if not permissions.can_manage_schedule(request.user, doctor):
+        raise PermissionDenied()
+
+
+class DoctorSlotsApi(APIView):
+    permission_classes = [AllowAny]
+
+    class Filters(serializers.Serializer):
+        # `from` is a Python keyword, hence the source mapping.
+        from_ = serializers.DateField(required=False)
+        to = serializers.DateField(required=False)
+
+        def to_internal_value(self, data):
+            data = {"from_": data.get("from"), "to": data.get("to")}
+            return super().to_internal_value({key: value for key, value in data.items() if value})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="first local day, YYYY-MM-DD (default today)"),
+            OpenApiParameter("to", str, description="last local day, YYYY-MM-DD (default from + 13 days; ≤ 31 days)"),
+        ],
+        responses=SlotOutput(many=True),
+    )
+    def get(self, request, doctor_id):
+        doctor = _doctor(doctor_id)
+        filters = validated(self.Filters, request.query_params)
+        first = filters.get("from_") or timezone.localdate(timezone=zone(settings.DEFAULT_CLINIC_TIMEZONE))
+        last = filters.get("to") or first + timedelta(days=13)
+        if last < first:
+            raise ValidationFailed(fields={"to": ["Must not be before `from`."]})
+        if (last - first).days + 1 > MAX_SLOT_DAYS:
+            raise ValidationFailed(fields={"to": [f"At most {MAX_SLOT_DAYS} days per call."]})
+        slots = selectors.slots_for(doctor=doctor, first_day=first, last_day=last)
+        return Response(SlotOutput(slots, many=True).data)
+
+
+class WorkingHoursListApi(APIView):
+    @extend_schema(responses=WorkingHoursOutput(many=True))
+    def get(self, request, doctor_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        return paginated_response(self, selectors.working_hours_list(doctor=doctor), WorkingHoursOutput)
+
+    @extend_schema(request=WorkingHoursInput, responses={201: WorkingHoursOutput})
+    def post(self, request, doctor_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        data = validated(WorkingHoursInput, request.data)
+        data["clinic"] = _clinic_of(doctor, data["clinic"])
+        hours = services.working_hours_create(actor=request.user, doctor=doctor, **data)
+        return Response(WorkingHoursOutput(hours).data, status=status.HTTP_201_CREATED)
+
+
+class WorkingHoursDetailApi(APIView):
+    def _hours(self, request, doctor_id, hours_id) -> WorkingHours:
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        return get_object_or_404(WorkingHours.objects.select_related("doctor", "clinic"), id=hours_id, doctor=doctor)
+
+    @extend_schema(responses=WorkingHoursOutput)
+    def get(self, request, doctor_id, hours_id):
+        return Response(WorkingHoursOutput(self._hours(request, doctor_id, hours_id)).data)
+
+    @extend_schema(request=WorkingHoursPatch, responses=WorkingHoursOutput)
+    def patch(self, request, doctor_id, hours_id):
+        hours = self._hours(request, doctor_id, hours_id)
+        data = validated(WorkingHoursPatch, request.data)
+        hours = services.working_hours_update(actor=request.user, hours=hours, **data)
+        return Response(WorkingHoursOutput(hours).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, doctor_id, hours_id):
+        services.working_hours_delete(actor=request.user, hours=self._hours(request, doctor_id, hours_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BreakListApi(APIView):
+    @extend_schema(responses=BreakOutput(many=True))
+    def get(self, request, doctor_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        return paginated_response(self, selectors.break_list(doctor=doctor), BreakOutput)
+
+    @extend_schema(request=BreakInput, responses={201: BreakOutput})
+    def post(self, request, doctor_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        data = validated(BreakInput, request.data)
+        data["clinic"] = _clinic_of(doctor, data["clinic"])
+        pause = services.break_create(actor=request.user, doctor=doctor, **data)
+        return Response(BreakOutput(pause).data, status=status.HTTP_201_CREATED)
+
+
+class BreakDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, doctor_id, break_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        pause = get_object_or_404(Break.objects.select_related("doctor", "clinic"), id=break_id, doctor=doctor)
+        services.break_delete(actor=request.user, pause=pause)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TimeOffListApi(APIView):
+    @extend_schema(responses=TimeOffOutput(many=True))
+    def get(self, request, doctor_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        return paginated_response(self, selectors.time_off_list(doctor=doctor), TimeOffOutput)
+
+    @extend_schema(request=TimeOffInput, responses={201: TimeOffOutput})
+    def post(self, request, doctor_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        data = validated(TimeOffInput, request.data)
+        time_off, cancelled = services.time_off_create(actor=request.user, doctor=doctor, **data)
+        body = {**TimeOffOutput(time_off).data, "appointments_cancelled": cancelled}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TimeOffDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, doctor_id, time_off_id):
+        doctor = _doctor(doctor_id)
+        _require_schedule_access(request, doctor)
+        time_off = get_object_or_404(TimeOff.objects.select_related("doctor"), id=time_off_id, doctor=doctor)
+        services.time_off_delete(actor=request.user, time_off=time_off)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DateOrDateTimeField(serializers.Field):
+    """A YYYY-MM-DD (a local day in the default clinic zone) or a time with its offset."""
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = str(data)
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                if self.end_of_day:
+                    day += timedelta(days=1)
+                return datetime.combine(day, time.min, tzinfo=zone(settings.DEFAULT_CLINIC_TIMEZONE))
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise serializers.ValidationError("Use YYYY-MM-DD or a time with its offset.")
+        if timezone.is_naive(value):
+            raise serializers.ValidationError("Give the time with its UTC offset.")
+        return value
+
+
+class AppointmentListApi(APIView):
+    class Filters(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)
+        from_ = DateOrDateTimeField(required=False)
+        to = DateOrDateTimeField(required=False, end_of_day=True)
+
+        def to_internal_value(self, data):
+            data = {"status": data.get("status"), "from_": data.get("from"), "to": data.get("to")}
+            return super().to_internal_value({key: value for key, value in data.items() if value})
+
+    def get_permissions(self):
+        return [IsAuthenticated(), IsPatient()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    def get_throttles(self):
+        return [BookingThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Appointment.Status.values),
+            OpenApiParameter("from", str, description="YYYY-MM-DD or a time with offset"),
+            OpenApiParameter("to", str, description="YYYY-MM-DD (inclusive) or a time with offset"),
+        ],
+        responses=AppointmentOutput(many=True),
+    )
+    def get(self, request):
+        filters = validated(self.Filters, request.query_params)
+        appointments = selectors.appointment_list(
+            viewer=request.user,
+            status=filters.get("status"),
+            start_from=filters.get("from_"),
+            start_to=filters.get("to"),
+        )
+        return paginated_response(self, appointments, AppointmentOutput, context={"viewer": request.user})
+
+    @extend_schema(
+        request=BookInput,
+        parameters=[OpenApiParameter("Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False)],
+        responses={201: AppointmentDetailOutput},
+    )
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > 255:
+            raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
+        data = validated(BookInput, request.data)
+        data["doctor"] = _doctor(data["doctor"])
+        body_hash = keyed_hash(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")
+        appointment, _replayed = services.appointment_book(
+            patient=request.user,
+            idempotency_key=key,
+            request_hash=body_hash,
+            context=act_context(request),
+            **data,
+        )
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment.id)
+        output = AppointmentDetailOutput(appointment, context={"viewer": request.user})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class AppointmentDetailApi(APIView):
+    class Input(serializers.Serializer):
+        visit_reason = serializers.CharField(max_length=1000, required=False)
+        exam_type = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(responses=AppointmentDetailOutput)
+    def get(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        if appointment.patient_id != request.user.id:
+            # The visit reason is special-category data: every read by someone else is audited.
+            audit_record(
+                actor=request.user,
+                action="appointment_viewed",
+                patient=appointment.patient,
+                metadata={"appointment": str(appointment.id)},
+                context=act_context(request),
+            )
+        return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
+
+    @extend_schema(request=Input, responses=AppointmentDetailOutput)
+    def patch(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        data = validated(self.Input, request.data)
+        services.appointment_update_details(appointment=appointment, actor=request.user, **data)
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
+
+
+class _AppointmentActionApi(APIView):
+    def respond(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        return Response(AppointmentOutput(appointment, context={"viewer": request.user}).data)
+
+
+class AppointmentCancelApi(_AppointmentActionApi):
+    class Input(serializers.Serializer):
+        reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=Input, responses=AppointmentOutput)
+    def post(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        data = validated(self.Input, request.data)
+        services.appointment_cancel(appointment=appointment, actor=request.user, reason=data["reason"])
+        return self.respond(request, appointment_id)
+
+
+class AppointmentRescheduleApi(_AppointmentActionApi):
+    throttle_classes = [BookingThrottle]
+
+    class Input(serializers.Serializer):
+        start = AwareDateTimeField()
+
+    @extend_schema(request=Input, responses=AppointmentOutput)
+    def post(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        data = validated(self.Input, request.data)
+        services.appointment_reschedule(appointment=appointment, actor=request.user, start=data["start"])
+        return self.respond(request, appointment_id)
+
+
+class AppointmentCompleteApi(_AppointmentActionApi):
+    @extend_schema(request=None, responses=AppointmentOutput)
+    def post(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        services.appointment_complete(appointment=appointment, actor=request.user)
+        return self.respond(request, appointment_id)
+
+
+class AppointmentNoShowApi(_AppointmentActionApi):
+    @extend_schema(request=None, responses=AppointmentOutput)
+    def post(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        services.appointment_mark_no_show(appointment=appointment, actor=request.user)
+        return self.respond(request, appointment_id)
+
+
+class AppointmentIcsApi(APIView):
+    @extend_schema(responses={(200, "text/calendar"): str})
+    def get(self, request, appointment_id):
+        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        if not permissions.can_see_meeting_url(request.user, appointment):
+            raise PermissionDenied()
+        body = appointment_ics(appointment, show_meeting_url=True)
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.id}.ics"'
+        return response

@@ -1,0 +1,139 @@
+"""Free slots, computed from working hours, breaks, time off and bookings.
+
+Pure functions: no database, no clock (the caller passes `now`). Working hours and breaks are
+wall-clock times in the clinic's zone; a day's shift is turned into two instants with zoneinfo
+and cut into slots of equal *real* length, so a shift on a DST-change day is an hour shorter or
+longer and no two slots overlap. Results are aware datetimes in UTC.
+"""
+
+import bisect
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One working-hours row, with what it needs from its clinic."""
+
+    weekday: int
+    start_time: time
+    end_time: time
+    slot_minutes: int
+    clinic_id: object
+    timezone: str
+    min_notice: timedelta
+    horizon: timedelta
+    visit_types: tuple[str, ...] = ("in_person",)
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A recurring break at one clinic on one weekday (wall-clock times)."""
+
+    weekday: int
+    start_time: time
+    end_time: time
+    clinic_id: object
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: datetime
+    end: datetime
+    clinic_id: object = field(compare=False)
+    timezone: str = field(compare=False, default="UTC")
+    visit_types: tuple[str, ...] = field(compare=False, default=("in_person",))
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def instant(day: date, wall: time, tz: str) -> datetime:
+    """The UTC instant of a wall-clock time on a local day.
+
+    A time skipped by a spring-forward change is read with the offset before the change, and
+    an ambiguous one (fall-back) as its first occurrence (zoneinfo's fold=0)."""
+    return datetime.combine(day, wall, tzinfo=zone(tz)).astimezone(UTC)
+
+
+class Busy:
+    """Sorted, possibly overlapping [start, end) intervals with a fast overlap test."""
+
+    def __init__(self, intervals: Iterable[tuple[datetime, datetime]]):
+        self._intervals = sorted(intervals)
+        self._starts = [start for start, _ in self._intervals]
+        # Longest interval bounds how far back an overlapping one can start.
+        self._longest = max((end - start for start, end in self._intervals), default=timedelta(0))
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        hi = bisect.bisect_left(self._starts, end)
+        lo = bisect.bisect_left(self._starts, start - self._longest)
+        return any(self._intervals[i][1] > start for i in range(lo, hi))
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def day_slots(day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime) -> list[Slot]:
+    """Free slots of one local day (each shift in its own clinic's zone), in time order."""
+    free = []
+    weekday = day.weekday()
+    for shift in shifts:
+        if shift.weekday != weekday:
+            continue
+        tz = shift.timezone
+        step = timedelta(minutes=shift.slot_minutes)
+        shift_end = instant(day, shift.end_time, tz)
+        not_before, not_after = now + shift.min_notice, now + shift.horizon
+        breaks = Busy(
+            (instant(day, pause.start_time, tz), instant(day, pause.end_time, tz))
+            for pause in pauses
+            if pause.weekday == weekday and pause.clinic_id == shift.clinic_id
+        )
+        start = instant(day, shift.start_time, tz)
+        while start + step <= shift_end:
+            end = start + step
+            if not_before <= start <= not_after and not breaks.overlaps(start, end) and not busy.overlaps(start, end):
+                free.append(Slot(start, end, shift.clinic_id, tz, shift.visit_types))
+            start = end
+    free.sort()
+    return free
+
+
+def free_slots(
+    *,
+    shifts: Sequence[Shift],
+    pauses: Sequence[Pause],
+    busy: Iterable[tuple[datetime, datetime]],
+    first_day: date,
+    last_day: date,
+    now: datetime,
+) -> Iterator[Slot]:
+    """Free slots on the local days first_day..last_day (inclusive), day by day in time order.
+
+    `busy` holds time off and booked appointments; a slot that touches any of them is taken."""
+    busy = busy if isinstance(busy, Busy) else Busy(busy)
+    for day in _days(first_day, last_day):
+        yield from day_slots(day, shifts=shifts, pauses=pauses, busy=busy, now=now)
+
+
+def find_slot(
+    start: datetime, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime
+) -> Slot | None:
+    """The free slot beginning exactly at `start`, if there is one."""
+    start = start.astimezone(UTC)
+    local_days = {start.astimezone(zone(shift.timezone)).date() for shift in shifts}
+    for day in sorted(local_days):
+        for slot in day_slots(day, shifts=shifts, pauses=pauses, busy=busy, now=now):
+            if slot.start == start:
+                return slot
+    return None

@@ -1,0 +1,212 @@
+"""Working hours, breaks, time off, appointments and their status history.
+
+Times of day (working hours, breaks) are wall-clock times in the clinic's time zone; instants
+(appointments, time off) are stored in UTC. Double booking is refused by the database itself:
+see `appointments/constraints.py`.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from appointments.constraints import no_overlap
+from medplatform.encryption import EncryptedTextField
+from medplatform.timestamps import TimeStampedModel
+
+
+class VisitType(models.TextChoices):
+    IN_PERSON = "in_person", _("In person")
+    ONLINE = "online", _("Online")
+
+
+def default_visit_types() -> list[str]:
+    return [VisitType.IN_PERSON.value]
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class WorkingHours(TimeStampedModel):
+    """A doctor's weekly shift at one clinic, cut into slots of `slot_minutes`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    doctor = models.ForeignKey("accounts.Doctor", on_delete=models.CASCADE, related_name="working_hours")
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    slot_minutes = models.PositiveSmallIntegerField(default=30)
+    visit_types = models.JSONField(default=default_visit_types)
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        verbose_name_plural = "working hours"
+        indexes = [models.Index(fields=["doctor", "weekday"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday_0_to_6"),
+            models.CheckConstraint(condition=Q(start_time__lt=models.F("end_time")), name="working_hours_start_first"),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="working_hours_slot_5_to_240_minutes"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor_id} {self.get_weekday_display()} {self.start_time}-{self.end_time}"
+
+
+class Break(TimeStampedModel):
+    """A recurring pause inside a doctor's working day at one clinic (lunch, rounds)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    doctor = models.ForeignKey("accounts.Doctor", on_delete=models.CASCADE, related_name="breaks")
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="breaks")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        indexes = [models.Index(fields=["doctor", "weekday"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="break_weekday_0_to_6"),
+            models.CheckConstraint(condition=Q(start_time__lt=models.F("end_time")), name="break_start_first"),
+        ]
+
+    def __str__(self) -> str:
+        return f"break {self.doctor_id} {self.get_weekday_display()} {self.start_time}-{self.end_time}"
+
+
+class TimeOff(TimeStampedModel):
+    """A stretch of absolute time a doctor does not work (leave, congress), in every clinic."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    doctor = models.ForeignKey("accounts.Doctor", on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name_plural = "time off"
+        indexes = [models.Index(fields=["doctor", "start", "end"])]
+        constraints = [models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="time_off_start_first")]
+
+    def __str__(self) -> str:
+        return f"time off {self.doctor_id} {self.start:%Y-%m-%d %H:%M}-{self.end:%Y-%m-%d %H:%M}"
+
+
+class Appointment(TimeStampedModel):
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        COMPLETED = "completed", _("Completed")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED_BY_PATIENT = "cancelled_by_patient", _("Cancelled by the patient")
+        CANCELLED_BY_CLINIC = "cancelled_by_clinic", _("Cancelled by the clinic")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey("accounts.Doctor", on_delete=models.PROTECT, related_name="appointments")
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.BOOKED)
+    visit_type = models.CharField(max_length=20, choices=VisitType.choices, default=VisitType.IN_PERSON)
+    # Unguessable (secrets.token_urlsafe); only online visits have one.
+    meeting_room = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # Special-category data (KVKK Art. 6): encrypted; set to NULL when the booking consent is withdrawn.
+    visit_reason = EncryptedTextField(null=True, blank=True)
+    exam_type = EncryptedTextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [
+            models.Index(fields=["doctor", "start"]),
+            models.Index(fields=["patient", "start"]),
+            models.Index(fields=["clinic", "start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_first"),
+            no_overlap(name="appointment_doctor_no_overlap", party="doctor", condition=Q(status="booked")),
+            no_overlap(name="appointment_patient_no_overlap", party="patient", condition=Q(status="booked")),
+            # SQLite's part of the guarantee (see constraints.py); harmless beside the exclusion on PostgreSQL.
+            models.UniqueConstraint(
+                fields=["doctor", "start"], condition=Q(status="booked"), name="appointment_doctor_start_once"
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "start"], condition=Q(status="booked"), name="appointment_patient_start_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"appointment {self.id} {self.status}"
+
+    @property
+    def is_online(self) -> bool:
+        return self.visit_type == VisitType.ONLINE
+
+    @property
+    def meeting_url(self) -> str | None:
+        return f"{settings.MEETING_BASE_URL}{self.meeting_room}" if self.meeting_room else None
+
+
+SLOT_CONSTRAINTS = {
+    "appointment_doctor_no_overlap",
+    "appointment_patient_no_overlap",
+    "appointment_doctor_start_once",
+    "appointment_patient_start_once",
+}
+
+
+class AppointmentStatusChange(models.Model):
+    """One row per status change (and per reschedule): who, when, from what to what, and why."""
+
+    id = models.BigAutoField(primary_key=True)
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_role = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    # For reschedules: where the appointment was before.
+    previous_start = models.DateTimeField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class IdempotencyRecord(models.Model):
+    """The booking a (user, Idempotency-Key) pair made; a retry within 24 hours gets it back."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # Keyed hash of the request body: the same key with another body is refused.
+    request_hash = models.CharField(max_length=64)
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"idempotency {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,203 @@
+"""Reads: scoped appointment lists and the data slot computation needs, in fixed query counts."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import ClinicMembership, Doctor, User
+from appointments import availability
+from appointments.availability import Busy, Pause, Shift, Slot
+from appointments.models import Appointment, Break, TimeOff, WorkingHours
+from medplatform.errors import NotFound
+
+# Longest span the next-available search looks ahead (a clinic's horizon is usually shorter).
+NEXT_AVAILABLE_MAX_DAYS = 92
+
+
+def shift_of(hours: WorkingHours) -> Shift:
+    clinic = hours.clinic
+    return Shift(
+        weekday=hours.weekday,
+        start_time=hours.start_time,
+        end_time=hours.end_time,
+        slot_minutes=hours.slot_minutes,
+        clinic_id=hours.clinic_id,
+        timezone=clinic.timezone,
+        min_notice=timedelta(minutes=clinic.min_notice_minutes),
+        horizon=timedelta(days=clinic.horizon_days),
+        visit_types=tuple(hours.visit_types or ()),
+    )
+
+
+class Schedules:
+    """Shifts, breaks and busy time of many doctors, loaded in four queries."""
+
+    def __init__(self, doctor_ids: Iterable, *, start: datetime, end: datetime, exclude_appointment=None):
+        doctor_ids = list(doctor_ids)
+        self.shifts: dict = defaultdict(list)
+        self.pauses: dict = defaultdict(list)
+        busy: dict = defaultdict(list)
+        if not doctor_ids:
+            self.busy: dict = {}
+            return
+        for hours in WorkingHours.objects.filter(doctor_id__in=doctor_ids).select_related("clinic"):
+            self.shifts[hours.doctor_id].append(shift_of(hours))
+        for pause in Break.objects.filter(doctor_id__in=doctor_ids):
+            self.pauses[pause.doctor_id].append(Pause(pause.weekday, pause.start_time, pause.end_time, pause.clinic_id))
+        time_off = TimeOff.objects.filter(doctor_id__in=doctor_ids, start__lt=end, end__gt=start)
+        for doctor_id, off_start, off_end in time_off.values_list("doctor_id", "start", "end"):
+            busy[doctor_id].append((off_start, off_end))
+        booked = Appointment.objects.filter(
+            doctor_id__in=doctor_ids, status=Appointment.Status.BOOKED, start__lt=end, end__gt=start
+        )
+        if exclude_appointment is not None:
+            booked = booked.exclude(pk=exclude_appointment.pk)
+        for doctor_id, appt_start, appt_end in booked.values_list("doctor_id", "start", "end"):
+            busy[doctor_id].append((appt_start, appt_end))
+        self.busy = {doctor_id: Busy(intervals) for doctor_id, intervals in busy.items()}
+
+    def busy_of(self, doctor_id) -> Busy:
+        return self.busy.get(doctor_id) or Busy(())
+
+    def free_slots(self, doctor_id, *, first_day: date, last_day: date, now: datetime):
+        return availability.free_slots(
+            shifts=self.shifts.get(doctor_id, ()),
+            pauses=self.pauses.get(doctor_id, ()),
+            busy=self.busy_of(doctor_id),
+            first_day=first_day,
+            last_day=last_day,
+            now=now,
+        )
+
+    def find_slot(self, doctor_id, start: datetime, *, now: datetime) -> Slot | None:
+        return availability.find_slot(
+            start,
+            shifts=self.shifts.get(doctor_id, ()),
+            pauses=self.pauses.get(doctor_id, ()),
+            busy=self.busy_of(doctor_id),
+            now=now,
+        )
+
+
+def _utc_window(first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    """UTC instants that cover local days first_day..last_day in any zone (offsets are < 15 h)."""
+    start = datetime.combine(first_day - timedelta(days=1), datetime.min.time(), tzinfo=availability.UTC)
+    end = datetime.combine(last_day + timedelta(days=2), datetime.min.time(), tzinfo=availability.UTC)
+    return start, end
+
+
+def slots_for(*, doctor: Doctor, first_day: date, last_day: date, now: datetime | None = None) -> list[Slot]:
+    """A doctor's free slots on local days first_day..last_day (five queries)."""
+    now = now or timezone.now()
+    window_start, window_end = _utc_window(first_day, last_day)
+    schedules = Schedules([doctor.id], start=window_start, end=window_end)
+    return list(schedules.free_slots(doctor.id, first_day=first_day, last_day=last_day, now=now))
+
+
+def schedule_around(*, doctor: Doctor, instant: datetime, exclude_appointment=None) -> Schedules:
+    """What booking needs to validate one start time."""
+    day = instant.astimezone(availability.UTC).date()
+    window_start, window_end = _utc_window(day - timedelta(days=1), day + timedelta(days=1))
+    return Schedules([doctor.id], start=window_start, end=window_end, exclude_appointment=exclude_appointment)
+
+
+def next_available_for(*, doctor_ids: Iterable, now: datetime | None = None) -> dict:
+    """{doctor_id: first free slot start} for many doctors, in four queries whatever their number."""
+    now = now or timezone.now()
+    doctor_ids = list(doctor_ids)
+    first_day = now.date() - timedelta(days=1)
+    last_day = first_day + timedelta(days=NEXT_AVAILABLE_MAX_DAYS)
+    window_start, window_end = _utc_window(first_day, last_day)
+    schedules = Schedules(doctor_ids, start=window_start, end=window_end)
+    found = {}
+    for doctor_id in doctor_ids:
+        if not schedules.shifts.get(doctor_id):
+            continue
+        slot = next(schedules.free_slots(doctor_id, first_day=first_day, last_day=last_day, now=now), None)
+        if slot is not None:
+            found[doctor_id] = slot.start
+    return found
+
+
+def doctors_available_on(*, doctors: QuerySet[Doctor], day: date, now: datetime | None = None) -> list:
+    """Ids of the given doctors with at least one free slot on local day `day` (five queries)."""
+    now = now or timezone.now()
+    candidates = list(
+        doctors.filter(working_hours__weekday=day.weekday()).order_by().values_list("id", flat=True).distinct()
+    )
+    window_start, window_end = _utc_window(day, day)
+    schedules = Schedules(candidates, start=window_start, end=window_end)
+    return [
+        doctor_id
+        for doctor_id in candidates
+        if next(schedules.free_slots(doctor_id, first_day=day, last_day=day, now=now), None) is not None
+    ]
+
+
+def appointment_list(
+    *,
+    viewer: User,
+    status: str | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+) -> QuerySet[Appointment]:
+    """Appointments the viewer may see: a patient their own, a doctor their agenda, staff their clinics'."""
+    appointments = Appointment.objects.select_related("doctor__user", "clinic", "patient")
+    if not viewer.is_authenticated:
+        return appointments.none()
+    if viewer.is_patient:
+        appointments = appointments.filter(patient=viewer)
+    elif viewer.is_doctor:
+        appointments = appointments.filter(doctor__user=viewer)
+    elif viewer.is_clinic_staff:
+        appointments = appointments.filter(
+            clinic_id__in=ClinicMembership.objects.filter(user=viewer).values("clinic_id")
+        )
+    else:
+        return appointments.none()
+    if status:
+        appointments = appointments.filter(status=status)
+    if start_from:
+        appointments = appointments.filter(start__gte=start_from)
+    if start_to:
+        appointments = appointments.filter(start__lt=start_to)
+    return appointments.order_by("start", "id")
+
+
+def appointment_get(*, viewer: User, appointment_id) -> Appointment:
+    """One appointment the viewer may see, or not_found (never permission_denied)."""
+    appointment = appointment_list(viewer=viewer).filter(pk=appointment_id).first()
+    if appointment is None:
+        raise NotFound()
+    return appointment
+
+
+def appointment_history(*, appointment: Appointment):
+    return appointment.history.all()
+
+
+def working_hours_list(*, doctor: Doctor) -> QuerySet[WorkingHours]:
+    return WorkingHours.objects.filter(doctor=doctor).order_by("weekday", "start_time", "id")
+
+
+def break_list(*, doctor: Doctor) -> QuerySet[Break]:
+    return Break.objects.filter(doctor=doctor).order_by("weekday", "start_time", "id")
+
+
+def time_off_list(*, doctor: Doctor, ending_after: datetime | None = None) -> QuerySet[TimeOff]:
+    time_off = TimeOff.objects.filter(doctor=doctor)
+    if ending_after is not None:
+        time_off = time_off.filter(end__gt=ending_after)
+    return time_off.order_by("start", "id")
+
+
+def future_booked_count(*, patient: User, now: datetime) -> int:
+    return Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=now).count()
+
+
+def booking_limit() -> int:
+    return settings.BOOKING_MAX_FUTURE_APPOINTMENTS

@@ -1,0 +1,177 @@
+"""Input and output shapes. Times leave in the clinic's zone, with their offset."""
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from appointments import permissions
+from appointments.availability import Slot, zone
+from appointments.models import Appointment, AppointmentStatusChange, Break, TimeOff, VisitType, WorkingHours
+
+
+def in_clinic_zone(instant, tz: str) -> str:
+    return instant.astimezone(zone(tz)).isoformat()
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A time with its UTC offset; a bare local time is ambiguous and refused."""
+
+    default_error_messages = {"naive": "Give the time with its UTC offset, e.g. 2026-12-01T09:30:00+03:00."}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return value
+
+
+class SlotOutput(serializers.Serializer):
+    start = serializers.SerializerMethodField()
+    end = serializers.SerializerMethodField()
+    clinic = serializers.SerializerMethodField()
+    visit_types = serializers.SerializerMethodField()
+
+    def get_start(self, slot: Slot) -> str:
+        return in_clinic_zone(slot.start, slot.timezone)
+
+    def get_end(self, slot: Slot) -> str:
+        return in_clinic_zone(slot.end, slot.timezone)
+
+    def get_clinic(self, slot: Slot) -> str:
+        return str(slot.clinic_id)
+
+    def get_visit_types(self, slot: Slot) -> list[str]:
+        return list(slot.visit_types)
+
+
+class AppointmentOutput(serializers.ModelSerializer):
+    """What a list shows. No visit reason here: it is special-category data, shown on the detail."""
+
+    patient = serializers.UUIDField(source="patient_id", read_only=True)
+    patient_name = serializers.CharField(source="patient.full_name", read_only=True)
+    doctor = serializers.UUIDField(source="doctor_id", read_only=True)
+    doctor_name = serializers.CharField(source="doctor.name", read_only=True)
+    clinic = serializers.UUIDField(source="clinic_id", read_only=True)
+    clinic_name = serializers.CharField(source="clinic.name", read_only=True)
+    start = serializers.SerializerMethodField()
+    end = serializers.SerializerMethodField()
+    meeting_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "patient",
+            "patient_name",
+            "doctor",
+            "doctor_name",
+            "clinic",
+            "clinic_name",
+            "start",
+            "end",
+            "status",
+            "visit_type",
+            "meeting_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_start(self, appointment: Appointment) -> str:
+        return in_clinic_zone(appointment.start, appointment.clinic.timezone)
+
+    def get_end(self, appointment: Appointment) -> str:
+        return in_clinic_zone(appointment.end, appointment.clinic.timezone)
+
+    def get_meeting_url(self, appointment: Appointment) -> str | None:
+        viewer = self.context.get("viewer")
+        if viewer is None or not permissions.can_see_meeting_url(viewer, appointment):
+            return None
+        return appointment.meeting_url
+
+
+class StatusChangeOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AppointmentStatusChange
+        fields = ["from_status", "to_status", "actor_role", "reason", "previous_start", "at"]
+        read_only_fields = fields
+
+
+class AppointmentDetailOutput(AppointmentOutput):
+    """One appointment for its patient, its doctor or its clinic's staff (the only ones who get here)."""
+
+    history = StatusChangeOutput(many=True, read_only=True)
+
+    class Meta(AppointmentOutput.Meta):
+        fields = [*AppointmentOutput.Meta.fields, "visit_reason", "exam_type", "history"]
+        read_only_fields = fields
+
+
+class BookInput(serializers.Serializer):
+    doctor = serializers.UUIDField()
+    start = AwareDateTimeField()
+    visit_reason = serializers.CharField(max_length=1000)
+    exam_type = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    visit_type = serializers.ChoiceField(choices=VisitType.choices, default=VisitType.IN_PERSON)
+
+
+class WorkingHoursOutput(serializers.ModelSerializer):
+    doctor = serializers.UUIDField(source="doctor_id", read_only=True)
+    clinic = serializers.UUIDField(source="clinic_id", read_only=True)
+
+    class Meta:
+        model = WorkingHours
+        fields = ["id", "doctor", "clinic", "weekday", "start_time", "end_time", "slot_minutes", "visit_types"]
+        read_only_fields = fields
+
+
+class WorkingHoursInput(serializers.Serializer):
+    clinic = serializers.UUIDField()
+    weekday = serializers.IntegerField(min_value=0, max_value=6)
+    start_time = serializers.TimeField()
+    end_time = serializers.TimeField()
+    slot_minutes = serializers.IntegerField(min_value=5, max_value=240, default=30)
+    visit_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=VisitType.choices), min_length=1, max_length=2, required=False
+    )
+
+
+class WorkingHoursPatch(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, required=False)
+    start_time = serializers.TimeField(required=False)
+    end_time = serializers.TimeField(required=False)
+    slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
+    visit_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=VisitType.choices), min_length=1, max_length=2, required=False
+    )
+
+
+class BreakOutput(serializers.ModelSerializer):
+    doctor = serializers.UUIDField(source="doctor_id", read_only=True)
+    clinic = serializers.UUIDField(source="clinic_id", read_only=True)
+
+    class Meta:
+        model = Break
+        fields = ["id", "doctor", "clinic", "weekday", "start_time", "end_time"]
+        read_only_fields = fields
+
+
+class BreakInput(serializers.Serializer):
+    clinic = serializers.UUIDField()
+    weekday = serializers.IntegerField(min_value=0, max_value=6)
+    start_time = serializers.TimeField()
+    end_time = serializers.TimeField()
+
+
+class TimeOffOutput(serializers.ModelSerializer):
+    doctor = serializers.UUIDField(source="doctor_id", read_only=True)
+
+    class Meta:
+        model = TimeOff
+        fields = ["id", "doctor", "start", "end", "reason"]
+        read_only_fields = fields
+
+
+class TimeOffInput(serializers.Serializer):
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    cancel_appointments = serializers.BooleanField(default=False)

@@ -1,0 +1,546 @@
+"""Writes: schedules, booking, cancel, reschedule, outcomes. Each owns its transaction.
+
+The database refuses double booking (constraints.py); these functions check first so that the
+common case gets a clear answer, and turn the constraint's IntegrityError into SlotUnavailable
+for the race the check cannot see.
+"""
+
+import logging
+import secrets
+import time as time_module
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Clinic, Doctor, User
+from appointments import events, permissions, selectors
+from appointments.availability import zone
+from appointments.errors import BookingLimitReached, InvalidTransition, SlotUnavailable, TooLateToCancel
+from appointments.models import (
+    Appointment,
+    AppointmentStatusChange,
+    Break,
+    IdempotencyRecord,
+    TimeOff,
+    VisitType,
+    WorkingHours,
+)
+from medplatform.errors import NotFound, PermissionDenied, ValidationFailed
+from privacy.context import SYSTEM, ActContext
+from privacy.models import Purpose
+from privacy.services import audit_record, consent_require
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# PostgreSQL may end one of two conflicting inserts into an exclusion constraint with a deadlock
+# or serialization failure instead of the constraint error; such a transaction is retried.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return work()
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+            if attempt == ATTEMPTS:
+                raise SlotUnavailable() from exc
+            time_module.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _hold_schedule(doctor: Doctor, *, exclusive: bool) -> None:
+    """Order bookings against time off for one doctor (PostgreSQL row lock on the doctor).
+
+    Bookings take a shared lock, so they still run side by side (the exclusion constraint
+    decides between them); creating time off takes an exclusive one, so no booking can slip
+    into the time off while it checks what it covers. SQLite's IMMEDIATE transactions already
+    run one writer at a time."""
+    if connection.vendor != "postgresql":
+        return
+    mode = "UPDATE" if exclusive else "SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM accounts_doctor WHERE id = %s FOR {mode}", [doctor.pk])  # noqa: S608
+
+
+def _hold_patient(patient: User) -> None:
+    """One booking change per patient at a time: limits and idempotency keys are checked safely."""
+    User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
+
+
+def _is_slot_constraint(exc: IntegrityError) -> bool:
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if name is not None:
+        from appointments.models import SLOT_CONSTRAINTS
+
+        return name in SLOT_CONSTRAINTS
+    # SQLite names the columns, not the constraint.
+    message = str(exc)
+    return "appointments_appointment.start" in message
+
+
+def _record_change(
+    appointment: Appointment,
+    *,
+    from_status: str,
+    actor: User | None,
+    reason: str = "",
+    previous_start: datetime | None = None,
+) -> AppointmentStatusChange:
+    change = AppointmentStatusChange.objects.create(
+        appointment=appointment,
+        from_status=from_status,
+        to_status=appointment.status,
+        actor=actor,
+        actor_role=actor.role if actor is not None else "system",
+        reason=reason[:500],
+        previous_start=previous_start,
+    )
+    events.appointment_changed(appointment, change)
+    return change
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+def _check_schedule_actor(actor: User, doctor: Doctor, clinic: Clinic | None = None) -> None:
+    if not permissions.can_manage_schedule(actor, doctor, clinic.id if clinic else None):
+        raise PermissionDenied()
+
+
+def _check_times(start_time: time, end_time: time, field: str = "end_time") -> None:
+    if start_time >= end_time:
+        raise ValidationFailed(fields={field: [_("The end must be after the start.")]})
+
+
+def _check_visit_types(visit_types: list[str]) -> list[str]:
+    cleaned = sorted(set(visit_types))
+    if not cleaned or any(value not in VisitType.values for value in cleaned):
+        raise ValidationFailed(fields={"visit_types": [_("Choose in_person and/or online.")]})
+    return cleaned
+
+
+def working_hours_create(
+    *,
+    actor: User,
+    doctor: Doctor,
+    clinic: Clinic,
+    weekday: int,
+    start_time: time,
+    end_time: time,
+    slot_minutes: int = 30,
+    visit_types: list[str] | None = None,
+) -> WorkingHours:
+    _check_schedule_actor(actor, doctor, clinic)
+    hours = WorkingHours(
+        doctor=doctor,
+        clinic=clinic,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        slot_minutes=slot_minutes,
+        visit_types=_check_visit_types(visit_types or [VisitType.IN_PERSON]),
+    )
+    _validate_working_hours(hours)
+    with transaction.atomic():
+        hours.save()
+    return hours
+
+
+def working_hours_update(*, actor: User, hours: WorkingHours, **changes) -> WorkingHours:
+    _check_schedule_actor(actor, hours.doctor, hours.clinic)
+    for name in ("weekday", "start_time", "end_time", "slot_minutes"):
+        if name in changes:
+            setattr(hours, name, changes[name])
+    if "visit_types" in changes:
+        hours.visit_types = _check_visit_types(changes["visit_types"])
+    _validate_working_hours(hours)
+    with transaction.atomic():
+        hours.save(update_fields=["weekday", "start_time", "end_time", "slot_minutes", "visit_types", "updated_at"])
+    return hours
+
+
+def working_hours_delete(*, actor: User, hours: WorkingHours) -> None:
+    _check_schedule_actor(actor, hours.doctor, hours.clinic)
+    with transaction.atomic():
+        hours.delete()
+
+
+def _validate_working_hours(hours: WorkingHours) -> None:
+    if not hours.doctor.clinics.filter(pk=hours.clinic_id).exists():
+        raise ValidationFailed(fields={"clinic": [_("The doctor does not work at this clinic.")]})
+    _check_times(hours.start_time, hours.end_time)
+    if not 5 <= hours.slot_minutes <= 240:
+        raise ValidationFailed(fields={"slot_minutes": [_("Between 5 and 240 minutes.")]})
+    minutes = (hours.end_time.hour * 60 + hours.end_time.minute) - (
+        hours.start_time.hour * 60 + hours.start_time.minute
+    )
+    if minutes < hours.slot_minutes:
+        raise ValidationFailed(fields={"slot_minutes": [_("Longer than the working hours.")]})
+    overlapping = WorkingHours.objects.filter(
+        doctor=hours.doctor_id,
+        weekday=hours.weekday,
+        start_time__lt=hours.end_time,
+        end_time__gt=hours.start_time,
+    ).exclude(pk=hours.pk)
+    if overlapping.exists():
+        raise ValidationFailed(fields={"start_time": [_("Overlaps other working hours of this doctor.")]})
+
+
+def break_create(
+    *, actor: User, doctor: Doctor, clinic: Clinic, weekday: int, start_time: time, end_time: time
+) -> Break:
+    _check_schedule_actor(actor, doctor, clinic)
+    if not doctor.clinics.filter(pk=clinic.pk).exists():
+        raise ValidationFailed(fields={"clinic": [_("The doctor does not work at this clinic.")]})
+    _check_times(start_time, end_time)
+    with transaction.atomic():
+        return Break.objects.create(
+            doctor=doctor, clinic=clinic, weekday=weekday, start_time=start_time, end_time=end_time
+        )
+
+
+def break_delete(*, actor: User, pause: Break) -> None:
+    _check_schedule_actor(actor, pause.doctor, pause.clinic)
+    with transaction.atomic():
+        pause.delete()
+
+
+def time_off_create(
+    *,
+    actor: User,
+    doctor: Doctor,
+    start: datetime,
+    end: datetime,
+    reason: str = "",
+    cancel_appointments: bool = False,
+) -> tuple[TimeOff, int]:
+    """Record time off; booked appointments inside it are a 409 unless the caller cancels them.
+
+    Returns the time off and how many appointments were cancelled."""
+    _check_schedule_actor(actor, doctor)
+    if start >= end:
+        raise ValidationFailed(fields={"end": [_("The end must be after the start.")]})
+
+    def work():
+        with transaction.atomic():
+            _hold_schedule(doctor, exclusive=True)
+            covered = list(
+                Appointment.objects.select_for_update()
+                .filter(doctor=doctor, status=Appointment.Status.BOOKED, start__lt=end, end__gt=start)
+                .order_by("start")
+            )
+            if covered and not cancel_appointments:
+                raise SlotUnavailable(
+                    _("%(count)d booked appointments fall inside this time off.") % {"count": len(covered)},
+                    fields={"cancel_appointments": [_("Send true to cancel them and tell the patients.")]},
+                )
+            if any(not permissions.acts_for_clinic(actor, appointment) for appointment in covered):
+                raise SlotUnavailable(_("Some appointments inside this time off belong to another clinic."))
+            time_off = TimeOff.objects.create(doctor=doctor, start=start, end=end, reason=reason, created_by=actor)
+            for appointment in covered:
+                appointment.status = Appointment.Status.CANCELLED_BY_CLINIC
+                appointment.save(update_fields=["status", "updated_at"])
+                _record_change(
+                    appointment,
+                    from_status=Appointment.Status.BOOKED,
+                    actor=actor,
+                    reason=_("Doctor unavailable (time off)"),
+                )
+            return time_off, len(covered)
+
+    return _retrying(work)
+
+
+def time_off_delete(*, actor: User, time_off: TimeOff) -> None:
+    _check_schedule_actor(actor, time_off.doctor)
+    with transaction.atomic():
+        time_off.delete()
+
+
+# --- booking -----------------------------------------------------------------------------------
+
+
+def _local_day(instant: datetime, clinic: Clinic):
+    return instant.astimezone(zone(clinic.timezone)).date()
+
+
+def _check_hoarding(*, patient: User, doctor: Doctor, clinic: Clinic, start: datetime, now: datetime, exclude=None):
+    """At most N upcoming appointments per patient, and one per doctor per local day."""
+    upcoming = Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=now)
+    if exclude is not None:
+        upcoming = upcoming.exclude(pk=exclude.pk)
+    if exclude is None and upcoming.count() >= settings.BOOKING_MAX_FUTURE_APPOINTMENTS:
+        raise BookingLimitReached(
+            _("You can hold at most %(limit)d upcoming appointments.")
+            % {"limit": settings.BOOKING_MAX_FUTURE_APPOINTMENTS}
+        )
+    day = _local_day(start, clinic)
+    tz = zone(clinic.timezone)
+    day_start = datetime.combine(day, time.min, tzinfo=tz)
+    same_day = upcoming.filter(doctor=doctor, start__gte=day_start, start__lt=day_start + timedelta(days=1))
+    if same_day.exists():
+        raise BookingLimitReached(_("You already have an appointment with this doctor on that day."))
+
+
+def _new_meeting_room() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def appointment_book(
+    *,
+    patient: User,
+    doctor: Doctor,
+    start: datetime,
+    visit_reason: str,
+    exam_type: str = "",
+    visit_type: str = VisitType.IN_PERSON,
+    idempotency_key: str | None = None,
+    request_hash: str = "",
+    context: ActContext = SYSTEM,
+) -> tuple[Appointment, bool]:
+    """Book a free slot for a patient with the booking consent. Returns (appointment, replayed).
+
+    With an idempotency key, a retry of the same request within 24 hours returns the first
+    booking (replayed=True) and books nothing new; the same key with another body is refused."""
+    if not patient.is_patient:
+        raise PermissionDenied()
+    if timezone.is_naive(start):
+        raise ValidationFailed(fields={"start": [_("Give the time with its UTC offset.")]})
+
+    def work():
+        with transaction.atomic():
+            _hold_patient(patient)
+            if idempotency_key:
+                replay = _idempotent_replay(patient, idempotency_key, request_hash)
+                if replay is not None:
+                    return replay, True
+            consent_require(subject=patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
+            if not doctor.is_active:
+                raise SlotUnavailable()
+            now = timezone.now()
+            _hold_schedule(doctor, exclusive=False)
+            slot = selectors.schedule_around(doctor=doctor, instant=start).find_slot(doctor.id, start, now=now)
+            if slot is None:
+                raise SlotUnavailable()
+            if visit_type not in slot.visit_types:
+                raise SlotUnavailable(_("The doctor does not offer this visit type at this time."))
+            clinic = Clinic.objects.get(pk=slot.clinic_id)
+            _check_hoarding(patient=patient, doctor=doctor, clinic=clinic, start=slot.start, now=now)
+            appointment = Appointment(
+                patient=patient,
+                doctor=doctor,
+                clinic=clinic,
+                start=slot.start,
+                end=slot.end,
+                visit_type=visit_type,
+                meeting_room=_new_meeting_room() if visit_type == VisitType.ONLINE else None,
+                visit_reason=visit_reason,
+                exam_type=exam_type,
+            )
+            try:
+                with transaction.atomic():
+                    appointment.save(force_insert=True)
+            except IntegrityError as exc:
+                if _is_slot_constraint(exc):
+                    raise SlotUnavailable() from exc
+                raise
+            _record_change(appointment, from_status="", actor=patient)
+            if idempotency_key:
+                IdempotencyRecord.objects.create(
+                    user=patient, key=idempotency_key, request_hash=request_hash, appointment=appointment
+                )
+            audit_record(
+                actor=patient,
+                action="appointment_booked",
+                patient=patient,
+                metadata={"appointment": str(appointment.id), "doctor": str(doctor.id), "clinic": str(clinic.id)},
+                context=context,
+            )
+            return appointment, False
+
+    return _retrying(work)
+
+
+def _idempotent_replay(user: User, key: str, request_hash: str) -> Appointment | None:
+    record = IdempotencyRecord.objects.filter(user=user, key=key).select_related("appointment").first()
+    if record is None:
+        return None
+    if record.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
+        record.delete()
+        return None
+    if record.request_hash != request_hash:
+        raise ValidationFailed(fields={"Idempotency-Key": [_("This key was already used with a different request.")]})
+    return record.appointment
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    return Appointment.objects.select_for_update().select_related("clinic", "doctor__user").get(pk=appointment.pk)
+
+
+def _check_visible(actor: User, appointment: Appointment) -> None:
+    if not permissions.can_view_appointment(actor, appointment):
+        raise NotFound()
+
+
+def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "") -> Appointment:
+    """The patient until the cutoff; the doctor or clinic staff (with a reason) until the start."""
+    _check_visible(actor, appointment)
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        if appointment.status != Appointment.Status.BOOKED:
+            raise InvalidTransition()
+        now = timezone.now()
+        if appointment.patient_id == actor.id:
+            cutoff = timedelta(minutes=appointment.clinic.cancel_cutoff_minutes)
+            if now > appointment.start - cutoff:
+                raise TooLateToCancel()
+            new_status = Appointment.Status.CANCELLED_BY_PATIENT
+        elif permissions.acts_for_clinic(actor, appointment):
+            if not reason.strip():
+                raise ValidationFailed(fields={"reason": [_("Tell the patient why.")]})
+            if now >= appointment.start:
+                raise InvalidTransition(_("The appointment has started: mark it completed or no-show."))
+            new_status = Appointment.Status.CANCELLED_BY_CLINIC
+        else:
+            raise PermissionDenied()
+        appointment.status = new_status
+        appointment.save(update_fields=["status", "updated_at"])
+        _record_change(appointment, from_status=Appointment.Status.BOOKED, actor=actor, reason=reason)
+    return appointment
+
+
+def appointment_reschedule(*, appointment: Appointment, actor: User, start: datetime) -> Appointment:
+    """Move a booking to another free slot of the same doctor at the same clinic, atomically.
+
+    The row is updated in place: the database checks the new range against every other
+    booking before the old range is released, and on a conflict nothing changes."""
+    _check_visible(actor, appointment)
+    if not permissions.can_reschedule(actor, appointment):
+        raise PermissionDenied()
+    if timezone.is_naive(start):
+        raise ValidationFailed(fields={"start": [_("Give the time with its UTC offset.")]})
+
+    def work():
+        with transaction.atomic():
+            _hold_patient(appointment.patient)
+            current = _locked(appointment)
+            if current.status != Appointment.Status.BOOKED:
+                raise InvalidTransition()
+            now = timezone.now()
+            if now >= current.start:
+                raise InvalidTransition()
+            if current.patient_id == actor.id:
+                if now > current.start - timedelta(minutes=current.clinic.cancel_cutoff_minutes):
+                    raise TooLateToCancel()
+            _hold_schedule(current.doctor, exclusive=False)
+            schedule = selectors.schedule_around(doctor=current.doctor, instant=start, exclude_appointment=current)
+            slot = schedule.find_slot(current.doctor_id, start, now=now)
+            if slot is None or slot.clinic_id != current.clinic_id:
+                raise SlotUnavailable()
+            if current.visit_type not in slot.visit_types:
+                raise SlotUnavailable(_("The doctor does not offer this visit type at this time."))
+            _check_hoarding(
+                patient=current.patient,
+                doctor=current.doctor,
+                clinic=current.clinic,
+                start=slot.start,
+                now=now,
+                exclude=current,
+            )
+            previous_start = current.start
+            current.start, current.end = slot.start, slot.end
+            try:
+                with transaction.atomic():
+                    current.save(update_fields=["start", "end", "updated_at"])
+            except IntegrityError as exc:
+                if _is_slot_constraint(exc):
+                    raise SlotUnavailable() from exc
+                raise
+            _record_change(
+                current,
+                from_status=Appointment.Status.BOOKED,
+                actor=actor,
+                reason="rescheduled",
+                previous_start=previous_start,
+            )
+            return current
+
+    return _retrying(work)
+
+
+def _mark_outcome(*, appointment: Appointment, actor: User, status: str) -> Appointment:
+    _check_visible(actor, appointment)
+    if not permissions.acts_for_clinic(actor, appointment):
+        raise PermissionDenied()
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        if appointment.status != Appointment.Status.BOOKED or timezone.now() < appointment.start:
+            raise InvalidTransition()
+        appointment.status = status
+        appointment.save(update_fields=["status", "updated_at"])
+        _record_change(appointment, from_status=Appointment.Status.BOOKED, actor=actor)
+    return appointment
+
+
+def appointment_complete(*, appointment: Appointment, actor: User) -> Appointment:
+    """The doctor or clinic staff, once the appointment has started."""
+    return _mark_outcome(appointment=appointment, actor=actor, status=Appointment.Status.COMPLETED)
+
+
+def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> Appointment:
+    """The doctor or clinic staff, once the appointment has started."""
+    return _mark_outcome(appointment=appointment, actor=actor, status=Appointment.Status.NO_SHOW)
+
+
+def appointment_update_details(
+    *, appointment: Appointment, actor: User, visit_reason: str | None = None, exam_type: str | None = None
+) -> Appointment:
+    """The patient may correct the visit reason and exam type of a booking not yet started."""
+    _check_visible(actor, appointment)
+    if appointment.patient_id != actor.id:
+        raise PermissionDenied()
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        if appointment.status != Appointment.Status.BOOKED or timezone.now() >= appointment.start:
+            raise InvalidTransition()
+        fields = ["updated_at"]
+        if visit_reason is not None:
+            appointment.visit_reason = visit_reason
+            fields.append("visit_reason")
+        if exam_type is not None:
+            appointment.exam_type = exam_type
+            fields.append("exam_type")
+        appointment.save(update_fields=fields)
+    return appointment
+
+
+def appointments_for_withdrawn_consent(*, patient: User) -> dict:
+    """The appointment_health_data cascade: cancel what is ahead, erase every visit reason."""
+    now = timezone.now()
+    future = list(
+        Appointment.objects.select_for_update()
+        .filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=now)
+        .order_by("start")
+    )
+    for appointment in future:
+        appointment.status = Appointment.Status.CANCELLED_BY_PATIENT
+        appointment.save(update_fields=["status", "updated_at"])
+        _record_change(appointment, from_status=Appointment.Status.BOOKED, actor=patient, reason="consent withdrawn")
+    erased = (
+        Appointment.objects.filter(patient=patient)
+        .exclude(visit_reason__isnull=True, exam_type__isnull=True)
+        .update(visit_reason=None, exam_type=None, updated_at=now)
+    )
+    IdempotencyRecord.objects.filter(user=patient).delete()
+    return {"appointments_cancelled": len(future), "visit_reasons_erased": erased}
