@@ -272,3 +272,35 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# --- notifications ---
+# Outbox dispatch, retries, reminders and caps (notifications/). Beat runs the sweeper and the
+# reminder selection; no long ETA tasks (with Redis they come back after the visibility timeout).
+NOTIFICATIONS_REMINDER_LEADS_MINUTES = [
+    int(minutes) for minutes in _env_list("NOTIFICATIONS_REMINDER_LEADS_MINUTES", "1440,120")
+]
+NOTIFICATIONS_MAX_PER_USER_PER_DAY = int(os.environ.get("NOTIFICATIONS_MAX_PER_USER_PER_DAY", "30"))
+NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY = int(os.environ.get("NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY", "8"))
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "8"))
+NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "10"))
+NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "900"))
+# A row in `sending` for longer than this is taken to belong to a dead worker; keep it well above
+# the provider timeout so a slow but live send is never taken over.
+NOTIFICATIONS_SENDING_STALE_SECONDS = float(os.environ.get("NOTIFICATIONS_SENDING_STALE_SECONDS", "120"))
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = float(os.environ.get("NOTIFICATIONS_SWEEP_GRACE_SECONDS", "30"))
+NOTIFICATIONS_SWEEP_BATCH = int(os.environ.get("NOTIFICATIONS_SWEEP_BATCH", "500"))
+NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", "30"))
+TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notifications-sweep-outbox": {
+            "task": "notifications.tasks.sweep_outbox",
+            "schedule": NOTIFICATIONS_SWEEP_INTERVAL_SECONDS,
+        },
+        "notifications-send-due-reminders": {
+            "task": "notifications.tasks.send_due_reminders",
+            "schedule": float(os.environ.get("NOTIFICATIONS_REMINDER_INTERVAL_SECONDS", "60")),
+        },
+    }
+)
+# --- end notifications ---

@@ -3,9 +3,11 @@ from privacy.models import ConsentEvent, Purpose
 
 
 def marketing_withdrawn(grant: ConsentEvent) -> dict:
-    """Nothing is stored for marketing: every marketing send checks the consent when it goes out,
-    so the withdrawal itself is what stops further messages."""
-    return {}
+    """Every marketing send checks the consent when it goes out; on withdrawal the marketing
+    messages not yet sent are stopped as well, inside the withdrawal's transaction."""
+    from notifications.services import marketing_notifications_cancel
+
+    return {"marketing_notifications_stopped": marketing_notifications_cancel(recipient=grant.subject)}
 
 
 def register_cascades() -> None:

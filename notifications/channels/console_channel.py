@@ -1,0 +1,18 @@
+"""The embedded default's channel: the message goes to the log instead of a provider."""
+
+import logging
+
+from notifications.channels import Accepted, Outgoing
+
+logger = logging.getLogger("notifications.console")
+
+
+class ConsoleChannel:
+    def send(self, message: Outgoing) -> Accepted:
+        # Kind and id at INFO; the body (display values only, never health data) at DEBUG.
+        logger.info("notification %s kind=%s delivered to console", message.notification_id, message.kind)
+        logger.debug("notification %s body: %s", message.notification_id, message.body)
+        return Accepted(provider_sid=None, status="delivered")
+
+    def lookup(self, message: Outgoing) -> Accepted | None:
+        return None

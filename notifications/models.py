@@ -1,0 +1,128 @@
+"""The notification outbox and per-user channel preferences.
+
+A Notification row is written in the same transaction as the event that causes it; a unique key
+(event_key, recipient, channel) makes the same event unable to produce two messages. The body is
+rendered when the row is sent and is not stored: rows hold display values only, never health data.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from medplatform.timestamps import TimeStampedModel
+
+
+class Kind(models.TextChoices):
+    APPOINTMENT_BOOKED = "appointment_booked", _("Appointment booked")
+    APPOINTMENT_RESCHEDULED = "appointment_rescheduled", _("Appointment rescheduled")
+    APPOINTMENT_CANCELLED_BY_CLINIC = "appointment_cancelled_by_clinic", _("Appointment cancelled by the clinic")
+    APPOINTMENT_CANCELLED_BY_PATIENT = "appointment_cancelled_by_patient", _("Appointment cancelled by you")
+    APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
+    REVIEW_INVITATION = "review_invitation", _("Review invitation")
+    MARKETING = "marketing", _("Marketing")
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    EMAIL = "email", _("E-mail")
+    CONSOLE = "console", _("Console")
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    UNDELIVERED = "undelivered", _("Undelivered")
+
+
+# Statuses only move up this ladder; the three terminal ones share the top rung.
+STATUS_RANK = {
+    Status.PENDING: 0,
+    Status.SENDING: 1,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.FAILED: 3,
+    Status.UNDELIVERED: 3,
+}
+
+
+# What a Twilio status callback or look-up reports, in our statuses.
+PROVIDER_STATUS = {
+    "accepted": Status.SENT,
+    "scheduled": Status.SENT,
+    "queued": Status.SENT,
+    "sending": Status.SENT,
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "read": Status.DELIVERED,
+    "undelivered": Status.UNDELIVERED,
+    "failed": Status.FAILED,
+    "canceled": Status.FAILED,
+}
+
+
+def statuses_below(status: str) -> list[str]:
+    return [value for value, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+
+
+class Notification(TimeStampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    event_key = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # Display values only (clinic and doctor names, start time, time zone, appointment id).
+    context = models.JSONField(default=dict)
+    appointment_id = models.UUIDField(null=True, blank=True, db_index=True)
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    # Set when the last attempt may have reached the provider (5xx, timeout, worker died while
+    # sending): the next attempt looks the message up at the provider before creating another.
+    check_provider_first = models.BooleanField(default=False)
+    # A code (HTTP status, provider error code, our own reason), never a body or an address.
+    last_error = models.CharField(max_length=40, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_key", "recipient", "channel"], name="unique_notification_per_event_recipient_channel"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx"),
+            models.Index(fields=["recipient", "created_at"], name="notification_recipient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} via {self.channel} ({self.status})"
+
+
+class NotificationPreference(TimeStampedModel):
+    """Per-user channel switches. Marketing is not a switch here: it follows the consent."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    sms = models.BooleanField(default=True)
+    whatsapp = models.BooleanField(default=False)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user"]
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"
+
+    def enabled_channels(self) -> list[str]:
+        return [channel for channel in (Channel.SMS, Channel.WHATSAPP, Channel.EMAIL) if getattr(self, channel)]

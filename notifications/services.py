@@ -1,0 +1,443 @@
+"""Writes of the notifications app: the outbox, dispatch, provider status, preferences, reminders.
+
+Public API for other apps:
+
+    notification_enqueue(*, recipient, kind, event_key, context, transactional=True) -> list[Notification]
+
+Call it INSIDE the transaction that records the event. It writes one outbox row per enabled channel
+(unique per event, recipient and channel, so a replayed event writes nothing new) and hands the new
+rows to Celery after the commit. `context` holds display values only: clinic_name, doctor_name,
+start (ISO 8601), timezone, appointment_id (and lead_minutes / campaign_title); anything else is
+refused, so a visit reason can never reach a message.
+
+    reminders_create_due(*, now, due: Iterable[ReminderDue]) -> list[Notification]
+
+Creates the reminder rows whose time has come; the selection over appointments lives in
+appointments/reminders.py and the beat task `notifications.tasks.send_due_reminders` joins the two.
+"""
+
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.channels import Accepted, Outgoing, PermanentSendError, TransientSendError, channel_for
+from notifications.messages import context_check, language_of, render
+from notifications.models import (
+    PROVIDER_STATUS,
+    Channel,
+    Kind,
+    Notification,
+    NotificationPreference,
+    Status,
+    statuses_below,
+)
+from privacy.models import Purpose
+from privacy.services import consent_is_active
+
+logger = logging.getLogger(__name__)
+
+CAPPED = "capped"
+DEFAULT_CHANNELS = [Channel.SMS, Channel.EMAIL]
+
+
+def twilio_configured() -> bool:
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbox
+
+
+def _channels_for(recipient: User) -> list[str]:
+    preference = NotificationPreference.objects.filter(user=recipient).first()
+    wanted = preference.enabled_channels() if preference else list(DEFAULT_CHANNELS)
+    channels: list[str] = []
+    for channel in wanted:
+        if channel in (Channel.SMS, Channel.WHATSAPP):
+            if not recipient.phone:
+                continue
+            if not twilio_configured():
+                channel = Channel.CONSOLE  # embedded default: no provider, the log stands in
+        if channel == Channel.EMAIL and not recipient.email:
+            continue
+        if channel not in channels:
+            channels.append(channel)
+    return channels
+
+
+def _over_cap(*, recipient: User, appointment_id: str | None, adding: int, now: datetime) -> bool:
+    """OWASP API4: a user or an appointment can trigger only so many messages a day."""
+    since = now - timedelta(days=1)
+    recent = Notification.objects.filter(created_at__gte=since).exclude(last_error=CAPPED)
+    if recent.filter(recipient=recipient).count() + adding > settings.NOTIFICATIONS_MAX_PER_USER_PER_DAY:
+        return True
+    if appointment_id is not None:
+        per_appointment = recent.filter(appointment_id=appointment_id).count()
+        if per_appointment + adding > settings.NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY:
+            return True
+    return False
+
+
+def notification_enqueue(
+    *, recipient: User, kind: str, event_key: str, context: dict, transactional: bool = True
+) -> list[Notification]:
+    """Write the outbox rows for one event (inside the caller's transaction) and dispatch after commit."""
+    if kind not in Kind.values:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    context = context_check(context)
+    if (kind == Kind.MARKETING or not transactional) and not consent_is_active(
+        subject=recipient, purpose=Purpose.MARKETING_MESSAGES
+    ):
+        return []
+    appointment_id = context.get("appointment_id")
+    if appointment_id is not None:
+        appointment_id = str(UUID(appointment_id))
+    now = timezone.now()
+    rows = []
+    with transaction.atomic():
+        channels = _channels_for(recipient)
+        existing = {
+            n.channel: n
+            for n in Notification.objects.filter(event_key=event_key, recipient=recipient, channel__in=channels)
+        }
+        new_channels = [channel for channel in channels if channel not in existing]
+        capped = bool(new_channels) and _over_cap(
+            recipient=recipient, appointment_id=appointment_id, adding=len(new_channels), now=now
+        )
+        for channel in channels:
+            if channel in existing:
+                rows.append(existing[channel])
+                continue
+            notification, created = Notification.objects.get_or_create(
+                event_key=event_key,
+                recipient=recipient,
+                channel=channel,
+                defaults={
+                    "kind": kind,
+                    "context": context,
+                    "appointment_id": appointment_id,
+                    "status": Status.FAILED if capped else Status.PENDING,
+                    "last_error": CAPPED if capped else "",
+                    "next_attempt_at": now,
+                },
+            )
+            rows.append(notification)
+            if created and not capped:
+                transaction.on_commit(partial(notification_publish, str(notification.id)))
+        if capped:
+            logger.warning("notification cap reached: user=%s kind=%s (rows written as capped)", recipient.pk, kind)
+    return rows
+
+
+def notification_publish(notification_id: str, countdown: float | None = None) -> None:
+    """Hand a row to Celery. If the broker is down the row stays pending and the sweeper sends it."""
+    from notifications.tasks import send_notification
+
+    try:
+        send_notification.apply_async(
+            (notification_id,),
+            countdown=countdown,
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+        )
+    except Exception as exc:  # noqa: BLE001 - the outbox row is the durable copy; never fail the caller
+        logger.warning("notification %s not queued (%s); the sweeper will send it", notification_id, type(exc).__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch
+
+
+def _claim(notification_id: str, now: datetime) -> bool:
+    """Move the row to `sending` if it is due, or take over a `sending` row whose worker died."""
+    stale_before = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS)
+    # One second of slack: a retry task's countdown may fire a hair before next_attempt_at.
+    due_at = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+    due = Q(status=Status.PENDING) & due_at
+    orphaned = Q(status=Status.SENDING, sending_started_at__lte=stale_before)
+    updated = (
+        Notification.objects.filter(pk=notification_id)
+        .filter(due | orphaned)
+        .update(
+            # A row taken over from `sending` may have gone out already: look it up first.
+            check_provider_first=Case(When(status=Status.SENDING, then=Value(True)), default=F("check_provider_first")),
+            status=Status.SENDING,
+            sending_started_at=now,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    )
+    return updated == 1
+
+
+def _address(notification: Notification) -> str | None:
+    recipient = notification.recipient
+    if notification.channel == Channel.EMAIL:
+        return recipient.email or None
+    if recipient.phone:
+        return str(recipient.phone)
+    return None if notification.channel != Channel.CONSOLE else str(recipient.pk)
+
+
+def _finish(notification_id: str, **fields) -> int:
+    return Notification.objects.filter(pk=notification_id, status=Status.SENDING).update(**fields)
+
+
+def _fail(notification_id: str, code: str, now: datetime) -> str:
+    _finish(notification_id, status=Status.FAILED, last_error=code[:40], next_attempt_at=None, updated_at=now)
+    logger.info("notification %s failed: %s", notification_id, code)
+    return Status.FAILED
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter: base·2^(n-1), capped, scaled by a random 50–100 %."""
+    exponential = settings.NOTIFICATIONS_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    ceiling = min(settings.NOTIFICATIONS_RETRY_MAX_SECONDS, exponential)
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def _retry_later(notification: Notification, error: TransientSendError, now: datetime) -> str:
+    if notification.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+        return _fail(str(notification.id), error.code, now)
+    delay = retry_delay(notification.attempts)
+    _finish(
+        str(notification.id),
+        status=Status.PENDING,
+        next_attempt_at=now + timedelta(seconds=delay),
+        last_error=error.code,
+        check_provider_first=notification.check_provider_first or error.ambiguous,
+        updated_at=now,
+    )
+    logger.info("notification %s retry in %.1fs after %s", notification.id, delay, error.code)
+    from notifications.tasks import send_notification
+
+    if not send_notification.app.conf.task_always_eager:
+        # Eager mode would run the retry at once, recursively; there the sweeper retries instead.
+        notification_publish(str(notification.id), countdown=delay)
+    return Status.PENDING
+
+
+def _record_accepted(notification: Notification, result: Accepted, now: datetime) -> str:
+    fields = {
+        "status": result.status,
+        "sent_at": Coalesce(F("sent_at"), Value(now)),
+        "last_error": "",
+        "next_attempt_at": None,
+        "check_provider_first": False,
+        "updated_at": now,
+    }
+    if result.status == Status.DELIVERED:
+        fields["delivered_at"] = now
+    if result.provider_sid:
+        fields["provider_sid"] = result.provider_sid
+    try:
+        changed = _finish(str(notification.id), **fields)
+        if not changed and result.provider_sid:
+            # A status callback overtook us and already moved the row on; keep its status.
+            Notification.objects.filter(pk=notification.id, provider_sid__isnull=True).update(
+                provider_sid=result.provider_sid
+            )
+    except IntegrityError:
+        # The SID already belongs to another row: never bind one provider message to two rows.
+        return _fail(str(notification.id), "duplicate_provider_sid", now)
+    return result.status
+
+
+def notification_dispatch(*, notification_id: str, now: datetime | None = None) -> str:
+    """Send one outbox row if it is due; returns the row's status afterwards (or 'skipped')."""
+    now = now or timezone.now()
+    if not _claim(notification_id, now):
+        return "skipped"
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    recipient = notification.recipient
+    if notification.kind == Kind.MARKETING and not consent_is_active(
+        subject=recipient, purpose=Purpose.MARKETING_MESSAGES
+    ):
+        return _fail(notification_id, "consent_withdrawn", now)
+    address = _address(notification)
+    if address is None or not recipient.is_active:
+        return _fail(notification_id, "no_address", now)
+    language = language_of(recipient)
+    subject, body = render(
+        kind=notification.kind, language=language, first_name=recipient.first_name, context=notification.context
+    )
+    outgoing = Outgoing(
+        notification_id=str(notification.id),
+        kind=notification.kind,
+        address=address,
+        subject=subject,
+        body=body,
+        created_at=notification.created_at,
+    )
+    sender = channel_for(notification.channel)
+    try:
+        result = None
+        if notification.check_provider_first:
+            if notification.provider_sid and hasattr(sender, "fetch"):
+                result = sender.fetch(notification.provider_sid)
+            if result is None:
+                result = sender.lookup(outgoing)
+            if result is not None:
+                logger.info("notification %s found at the provider; not sent again", notification.id)
+        if result is None:
+            result = sender.send(outgoing)
+    except PermanentSendError as error:
+        return _fail(notification_id, error.code, now)
+    except TransientSendError as error:
+        return _retry_later(notification, error, now)
+    return _record_accepted(notification, result, now)
+
+
+def notifications_sweep(*, now: datetime) -> dict:
+    """Re-publish rows left pending (broker down, lost retry) or stuck in `sending` (worker died)."""
+    grace = timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+    stale = timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS)
+    due = (
+        Notification.objects.filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=now - grace)
+            | Q(status=Status.PENDING, next_attempt_at__isnull=True)
+            | Q(status=Status.SENDING, sending_started_at__lte=now - stale)
+        )
+        .order_by("next_attempt_at")
+        .values_list("id", "status")[: settings.NOTIFICATIONS_SWEEP_BATCH]
+    )
+    counts = {"pending": 0, "sending": 0}
+    for notification_id, status in due:
+        counts[status] += 1
+        notification_publish(str(notification_id))
+    if counts["pending"] or counts["sending"]:
+        logger.info("outbox sweep re-queued %(pending)s pending and %(sending)s stuck rows", counts)
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider status callbacks
+
+
+def notification_apply_provider_status(
+    *, provider_sid: str, provider_status: str, notification_id: str | None = None, error_code: str = ""
+) -> bool:
+    """Move a row up the status ladder; never down. Returns whether this call changed the row."""
+    new_status = PROVIDER_STATUS.get(provider_status)
+    if new_status is None or not provider_sid:
+        return False
+    now = timezone.now()
+    rows = Q(provider_sid=provider_sid)
+    if notification_id:
+        try:
+            rows |= Q(pk=UUID(notification_id), provider_sid__isnull=True)
+        except ValueError:
+            pass
+    fields = {"status": new_status, "provider_sid": provider_sid, "updated_at": now}
+    if new_status == Status.SENT:
+        fields["sent_at"] = Coalesce(F("sent_at"), Value(now))
+    elif new_status == Status.DELIVERED:
+        fields["delivered_at"] = now
+    else:
+        fields["last_error"] = (f"twilio_{error_code}" if error_code.isdigit() else new_status)[:40]
+    changed = Notification.objects.filter(rows, status__in=statuses_below(new_status)).update(**fields)
+    return changed > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Preferences
+
+
+def preferences_update(
+    *, user: User, sms: bool | None = None, whatsapp: bool | None = None, email: bool | None = None
+) -> NotificationPreference:
+    with transaction.atomic():
+        preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        changed = []
+        for name, value in (("sms", sms), ("whatsapp", whatsapp), ("email", email)):
+            if value is not None and getattr(preference, name) != value:
+                setattr(preference, name, value)
+                changed.append(name)
+        if changed:
+            preference.save(update_fields=[*changed, "updated_at"])
+    return preference
+
+
+def marketing_notifications_cancel(*, recipient: User) -> int:
+    """Stop marketing rows not yet sent (consent withdrawn)."""
+    return Notification.objects.filter(
+        recipient=recipient, kind=Kind.MARKETING, status__in=[Status.PENDING, Status.SENDING]
+    ).update(status=Status.FAILED, last_error="consent_withdrawn", next_attempt_at=None, updated_at=timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminders
+
+
+@dataclass(frozen=True)
+class ReminderDue:
+    """One appointment and one lead time, as plain values (no health data)."""
+
+    appointment_id: UUID | str
+    recipient_id: UUID | str
+    start: datetime
+    clinic_name: str
+    timezone: str
+    lead: timedelta
+    doctor_name: str = ""
+    # When the appointment got its current start (booking or last reschedule): a lead whose
+    # moment had already passed then is skipped, the confirmation said it all.
+    booked_at: datetime | None = None
+
+
+def reminder_event_key(*, appointment_id, lead: timedelta, start: datetime) -> str:
+    """Lead and start are in the key: a reschedule gets its own reminder, a replay gets none."""
+    minutes = int(lead.total_seconds() // 60)
+    return f"appointment_reminder:{appointment_id}:{minutes}m:{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def reminders_create_due(*, now: datetime, due: Iterable[ReminderDue]) -> list[Notification]:
+    """Create the outbox rows of reminders whose time has come; idempotent, safe to run every minute.
+
+    When several leads of one appointment are due at once (beat was down), only the nearest one
+    is sent.
+    """
+    chosen: dict[tuple[str, datetime], ReminderDue] = {}
+    for item in due:
+        remind_at = item.start - item.lead
+        if not (remind_at <= now < item.start):
+            continue
+        if item.booked_at is not None and item.booked_at > remind_at:
+            continue
+        key = (str(item.appointment_id), item.start)
+        if key not in chosen or item.lead < chosen[key].lead:
+            chosen[key] = item
+    if not chosen:
+        return []
+    recipients = User.objects.in_bulk([item.recipient_id for item in chosen.values()])
+    created: list[Notification] = []
+    for item in chosen.values():
+        recipient = recipients.get(item.recipient_id) or recipients.get(UUID(str(item.recipient_id)))
+        if recipient is None or not recipient.is_active:
+            continue
+        with transaction.atomic():
+            created += notification_enqueue(
+                recipient=recipient,
+                kind=Kind.APPOINTMENT_REMINDER,
+                event_key=reminder_event_key(appointment_id=item.appointment_id, lead=item.lead, start=item.start),
+                context={
+                    "clinic_name": item.clinic_name,
+                    "doctor_name": item.doctor_name,
+                    "start": item.start.isoformat(),
+                    "timezone": item.timezone,
+                    "appointment_id": str(item.appointment_id),
+                    "lead_minutes": int(item.lead.total_seconds() // 60),
+                },
+            )
+    return created
