@@ -135,4 +135,7 @@ def json_400(request, exception=None):
 
 
 def json_403(request, exception=None):
-    return JsonResponse(error_body("permission_denied", _("You do not have permission to perform this action.")), 403)
+    # status must be a keyword: JsonResponse's second positional argument is the JSON encoder.
+    return JsonResponse(
+        error_body("permission_denied", _("You do not have permission to perform this action.")), status=403
+    )
