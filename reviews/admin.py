@@ -143,10 +143,6 @@ class ReviewAdmin(admin.ModelAdmin):
             services.review_restore(review_id=obj.pk, moderator=request.user, reason=reason)
         # No other field is editable, so there is nothing else to save.
 
-    def save_related(self, request, form, formsets, change):
-        # The inlines are read-only.
-        return None
-
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
