@@ -275,11 +275,16 @@ def _local_day(instant: datetime, clinic: Clinic):
     return instant.astimezone(zone(clinic.timezone)).date()
 
 
-def _check_hoarding(*, patient: User, doctor: Doctor, clinic: Clinic, start: datetime, now: datetime, exclude=None):
-    """At most N upcoming appointments per patient, and one per doctor per local day."""
-    upcoming = Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=now)
+def _check_patient(
+    *, patient: User, doctor: Doctor, clinic: Clinic, start: datetime, end: datetime, now: datetime, exclude=None
+):
+    """No two bookings of one patient at once; at most N upcoming; one per doctor per local day."""
+    booked = Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED)
     if exclude is not None:
-        upcoming = upcoming.exclude(pk=exclude.pk)
+        booked = booked.exclude(pk=exclude.pk)
+    if booked.filter(start__lt=end, end__gt=start).exists():
+        raise SlotUnavailable(_("You already have an appointment at that time."))
+    upcoming = booked.filter(start__gt=now)
     if exclude is None and upcoming.count() >= settings.BOOKING_MAX_FUTURE_APPOINTMENTS:
         raise BookingLimitReached(
             _("You can hold at most %(limit)d upcoming appointments.")
@@ -336,7 +341,7 @@ def appointment_book(
             if visit_type not in slot.visit_types:
                 raise SlotUnavailable(_("The doctor does not offer this visit type at this time."))
             clinic = Clinic.objects.get(pk=slot.clinic_id)
-            _check_hoarding(patient=patient, doctor=doctor, clinic=clinic, start=slot.start, now=now)
+            _check_patient(patient=patient, doctor=doctor, clinic=clinic, start=slot.start, end=slot.end, now=now)
             appointment = Appointment(
                 patient=patient,
                 doctor=doctor,
@@ -450,11 +455,12 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
                 raise SlotUnavailable()
             if current.visit_type not in slot.visit_types:
                 raise SlotUnavailable(_("The doctor does not offer this visit type at this time."))
-            _check_hoarding(
+            _check_patient(
                 patient=current.patient,
                 doctor=current.doctor,
                 clinic=current.clinic,
                 start=slot.start,
+                end=slot.end,
                 now=now,
                 exclude=current,
             )
