@@ -1,0 +1,79 @@
+"""Message bodies: every kind in both languages, clinic and time only, never health data."""
+
+import pytest
+from django.db import transaction
+
+from notifications.messages import render
+from notifications.models import Kind
+from notifications.services import notification_dispatch, notification_enqueue, preferences_update
+from tests.factories import UserFactory
+from tests.notifications.conftest import ALL_KINDS, booking_context, grant_marketing
+
+VISIT_REASONS = ["Göğüs ağrısı ve nefes darlığı", "HIV testi sonucu", "Depresyon kontrolü"]
+HEALTH_ENTRIES = ["Penisilin alerjisi", "Metformin 500 mg", "Tip 2 diyabet"]
+
+
+@pytest.mark.parametrize("language", ["tr", "en"])
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_every_kind_renders_in_both_languages_with_clinic_and_time(kind, language):
+    context = booking_context(campaign_title="Bahar kampanyası")
+
+    subject, body = render(kind=kind, language=language, first_name="Ayşe", context=context)
+
+    assert subject and body and "{" not in body
+    if kind != Kind.MARKETING:
+        assert "Klinik X" in body
+    if kind not in (Kind.MARKETING, Kind.REVIEW_INVITATION):
+        # 06:30 UTC is 09:30 in Istanbul
+        assert ("12.03.2030 09:30" if language == "tr" else "12 Mar 2030, 09:30") in body
+    for health_text in VISIT_REASONS + HEALTH_ENTRIES:
+        assert health_text not in body
+
+
+@pytest.mark.django_db
+def test_a_full_scenario_sends_no_visit_reason_or_health_entry_in_any_body(
+    fake_twilio, django_capture_on_commit_callbacks
+):
+    # given: three patients whose appointments carry visit reasons the caller knows about
+    from django.core import mail
+
+    patients = [UserFactory(language=language) for language in ("tr", "en", "tr")]
+    preferences_update(user=patients[1], whatsapp=True)
+    grant_marketing(patients[2])
+
+    # when: every kind of event happens to each of them
+    with django_capture_on_commit_callbacks(execute=True):
+        for patient, reason in zip(patients, VISIT_REASONS, strict=True):
+            for kind in ALL_KINDS:
+                with transaction.atomic():
+                    notification_enqueue(
+                        recipient=patient,
+                        kind=kind,
+                        event_key=f"{kind}:{patient.pk}",
+                        context=booking_context(campaign_title="Check-up indirimi"),
+                    )
+                with pytest.raises(ValueError):
+                    notification_enqueue(recipient=patient, kind=kind, event_key="x", context={"visit_reason": reason})
+
+    # then
+    bodies = fake_twilio.bodies() + [message.body for message in mail.outbox]
+    bodies += [message.subject for message in mail.outbox]
+    print(f"scenario: {len(fake_twilio.messages)} SMS/WhatsApp and {len(mail.outbox)} e-mails searched")
+    assert len(fake_twilio.messages) >= 3 * 6
+    for body in bodies:
+        for health_text in VISIT_REASONS + HEALTH_ENTRIES:
+            assert health_text not in body
+
+
+@pytest.mark.django_db
+def test_the_body_is_in_the_recipients_language(fake_twilio, django_capture_on_commit_callbacks):
+    english = UserFactory(language="en")
+    preferences_update(user=english, email=False)
+    with transaction.atomic():
+        [row] = notification_enqueue(
+            recipient=english, kind=Kind.APPOINTMENT_REMINDER, event_key="r", context=booking_context()
+        )
+
+    notification_dispatch(notification_id=str(row.id))
+
+    assert fake_twilio.messages[0].body.startswith("Reminder: your appointment at Klinik X is on 12 Mar 2030, 09:30")
