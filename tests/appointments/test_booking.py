@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 
@@ -81,7 +83,7 @@ def test_a_time_that_is_not_a_slot_gets_409(as_user, ayse, schedule_x, day, hour
 
 
 def test_a_weekend_gets_409(as_user, ayse, schedule_x, day):
-    saturday = day + __import__("datetime").timedelta(days=5 - day.weekday())
+    saturday = day + timedelta(days=5 - day.weekday())
 
     response = as_user(ayse).post("/api/v1/appointments/", booking(schedule_x, at(saturday, 10)))
 
