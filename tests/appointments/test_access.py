@@ -1,6 +1,6 @@
 """Who sees which appointment: allowed and refused pairs, lists scoped, cross-clinic 404s."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
