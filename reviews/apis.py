@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -59,6 +59,7 @@ class OwnReviewOutput(PublicReviewOutput):
 
 
 class AppointmentReviewApi(APIView):
+    @extend_schema_serializer(component_name="ReviewCreateInput")
     class Input(serializers.Serializer):
         rating = serializers.IntegerField(min_value=1, max_value=5)
         comment = serializers.CharField(
@@ -91,6 +92,7 @@ class MyReviewListApi(APIView):
 
 
 class ReviewReplyApi(APIView):
+    @extend_schema_serializer(component_name="ReviewReplyInput")
     class Input(serializers.Serializer):
         text = serializers.CharField(max_length=REPLY_MAX_LENGTH, trim_whitespace=False)
 
@@ -102,6 +104,7 @@ class ReviewReplyApi(APIView):
 
 
 class ReviewReportApi(APIView):
+    @extend_schema_serializer(component_name="ReviewReportInput")
     class Input(serializers.Serializer):
         reason = serializers.CharField(
             max_length=REPORT_REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
