@@ -1,0 +1,137 @@
+"""Re-encrypt every encrypted column under CRYPTOGRAPHY_KEY.
+
+Rotation, step by step:
+  1. put the new key in CRYPTOGRAPHY_KEY and the old one in CRYPTOGRAPHY_OLD_KEYS, restart
+     (the site keeps reading old values meanwhile);
+  2. `manage.py rotate_encryption_key --dry-run`, then `manage.py rotate_encryption_key`;
+  3. when it reports nothing left under an old key, drop CRYPTOGRAPHY_OLD_KEYS and restart.
+
+The columns are found through the app registry (every EncryptedTextField / EncryptedDateField of
+every model), so a new encrypted column is rotated without touching this command. Each batch is
+its own transaction with its rows locked, and values already under the current key are skipped,
+so an interrupted run is resumed by running the command again. Values are decrypted and
+re-encrypted in memory only; nothing about them is printed.
+"""
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, models, transaction
+
+from medplatform.encryption import (
+    DecryptionError,
+    EncryptedDateField,
+    EncryptedTextField,
+    decrypt_value,
+    encrypt_value,
+    is_current,
+)
+
+
+@dataclass
+class Tally:
+    rotated: int = 0
+    current: int = 0
+    undecryptable: int = 0
+    rows: int = 0
+    failed_rows: list = field(default_factory=list)
+
+
+def encrypted_columns() -> list[tuple[type[models.Model], list[models.Field]]]:
+    """Every concrete model with encrypted columns, and those columns."""
+    found = []
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField | EncryptedDateField)]
+        if fields:
+            found.append((model, fields))
+    return sorted(found, key=lambda item: item[0]._meta.label)
+
+
+def rotate_model(model, fields, *, batch_size: int, dry_run: bool, progress=None) -> Tally:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = quote(model._meta.pk.column)
+    columns = [quote(f.column) for f in fields]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update and not dry_run else ""
+    tally = Tally()
+    last_pk = None
+    while True:
+        with transaction.atomic():
+            where = f" WHERE {pk} > %s" if last_pk is not None else ""
+            sql = f"SELECT {pk}, {', '.join(columns)} FROM {table}{where} ORDER BY {pk} LIMIT %s{lock}"  # noqa: S608
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [last_pk, batch_size] if last_pk is not None else [batch_size])
+                rows = cursor.fetchall()
+                for row_pk, *values in rows:
+                    changes = {}
+                    for column, value in zip(columns, values, strict=True):
+                        if value is None:
+                            continue
+                        token = bytes(value)
+                        if is_current(token):
+                            tally.current += 1
+                            continue
+                        try:
+                            plain = decrypt_value(token)
+                        except DecryptionError:
+                            tally.undecryptable += 1
+                            tally.failed_rows.append(str(row_pk))
+                            continue
+                        tally.rotated += 1
+                        changes[column] = connection.Database.Binary(encrypt_value(plain))
+                    if changes and not dry_run:
+                        assignments = ", ".join(f"{column} = %s" for column in changes)
+                        cursor.execute(
+                            f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608
+                            [*changes.values(), row_pk],
+                        )
+        if not rows:
+            return tally
+        tally.rows += len(rows)
+        last_pk = rows[-1][0]
+        if progress is not None:
+            progress(model, tally, last_pk)
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every encrypted column from CRYPTOGRAPHY_OLD_KEYS to CRYPTOGRAPHY_KEY (resumable)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="count what would change; write nothing")
+        parser.add_argument("--batch-size", type=int, default=500, help="rows per transaction (default 500)")
+
+    def handle(self, *args, dry_run: bool, batch_size: int, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        verb = "would re-encrypt" if dry_run else "re-encrypted"
+        totals = Tally()
+
+        def progress(model, tally, last_pk):
+            if options["verbosity"] >= 2:
+                self.stdout.write(f"  {model._meta.label}: {tally.rows} rows done, last id {last_pk}")
+
+        for model, fields in encrypted_columns():
+            tally = rotate_model(model, fields, batch_size=batch_size, dry_run=dry_run, progress=progress)
+            self.stdout.write(
+                f"{model._meta.label} ({', '.join(f.name for f in fields)}): {tally.rows} rows, "
+                f"{verb} {tally.rotated} values, {tally.current} already current, "
+                f"{tally.undecryptable} undecryptable"
+            )
+            if tally.failed_rows:
+                self.stderr.write(f"  rows with undecryptable values: {', '.join(tally.failed_rows[:20])}")
+            totals.rotated += tally.rotated
+            totals.current += tally.current
+            totals.undecryptable += tally.undecryptable
+        self.stdout.write(
+            f"{'Dry run: ' if dry_run else ''}{verb} {totals.rotated} values; {totals.current} already current; "
+            f"{totals.undecryptable} undecryptable."
+        )
+        if totals.undecryptable:
+            raise CommandError(
+                f"{totals.undecryptable} values decrypt with neither CRYPTOGRAPHY_KEY nor CRYPTOGRAPHY_OLD_KEYS: "
+                "add the key they were written with to CRYPTOGRAPHY_OLD_KEYS and run again. Keep the old keys "
+                "until this command reports 0 undecryptable."
+            )
