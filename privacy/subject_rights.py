@@ -33,8 +33,9 @@ def privacy_request_create(*, subject: User, type: str, details: str = "") -> Da
 
 
 def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) -> None:
-    """Erase an account on its owner's request: every consent withdrawn with its cascade, then
-    the personal fields stripped and every token revoked, in one transaction."""
+    """Erase an account on its owner's request: every consent withdrawn with its cascade, each
+    registered erasure step run, the personal fields stripped and every token revoked, in one
+    transaction."""
     from privacy.services import audit_record, consent_withdraw
 
     if not user.check_password(password):
@@ -45,6 +46,8 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
         ).values_list("id", flat=True)
         for grant_id in list(active):
             consent_withdraw(subject=user, grant_id=grant_id, context=context)
+        for step in _erasure_steps:
+            step(user, context)
         for token in OutstandingToken.objects.filter(user=user):
             BlacklistedToken.objects.get_or_create(token=token)
         user.email = f"erased-{user.pk}@erased.invalid"
@@ -58,6 +61,15 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
         user.set_unusable_password()
         user.save()
         audit_record(actor=user, action="account_erased", patient=user, context=context)
+
+
+ErasureStep = Callable[[User, ActContext], object]
+_erasure_steps: list[ErasureStep] = []
+
+
+def register_erasure_step(step: ErasureStep) -> None:
+    """Apps erase what no consent cascade covers (e.g. private reviews) when an account is erased."""
+    _erasure_steps.append(step)
 
 
 SummaryProvider = Callable[[User], list[dict]]

@@ -88,11 +88,6 @@ def test_reviews_erase_deletes_private_reviews_too_and_audits_the_count(patient_
     assert AuditEntry.objects.get(action="reviews_erased").metadata == {"reviews_deleted": 2}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy.subject_rights.account_erase must call reviews.services.reviews_erase(patient=user, context=...)"
-    " for reviews written without publication consent; the erasure path is not in the reviews app",
-)
 def test_erasing_the_account_deletes_private_reviews_written_without_consent(as_user, patient_ayse, doctor_x):
     _review(patient_ayse, doctor_x, 2, publish=False)
 
