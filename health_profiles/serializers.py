@@ -1,8 +1,12 @@
 """Output shapes shared by the API views and the JSON export."""
 
+import datetime
+
 from rest_framework import serializers
 
 from health_profiles.models import CATEGORY_FIELDS, SPECIFIC_FIELDS, HealthEntry
+
+_timestamp = serializers.DateTimeField()
 
 
 class EntryOutput(serializers.ModelSerializer):
@@ -13,10 +17,14 @@ class EntryOutput(serializers.ModelSerializer):
         fields = ["id", "category", "name", "details", *SPECIFIC_FIELDS, "created_at", "updated_at"]
 
     def to_representation(self, entry: HealthEntry) -> dict:
-        data = super().to_representation(entry)
-        for field in SPECIFIC_FIELDS:
-            if field not in CATEGORY_FIELDS[entry.category]:
-                data.pop(field, None)
+        # Built by hand: a doctor's read renders every entry of a profile, and DRF's generic
+        # field machinery cost more than decrypting them (see docs/performance.md).
+        data = {"id": str(entry.id), "category": entry.category, "name": entry.name, "details": entry.details}
+        for field in CATEGORY_FIELDS[entry.category]:
+            value = getattr(entry, field)
+            data[field] = value.isoformat() if isinstance(value, datetime.date) else value
+        data["created_at"] = _timestamp.to_representation(entry.created_at)
+        data["updated_at"] = _timestamp.to_representation(entry.updated_at)
         return data
 
 
