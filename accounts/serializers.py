@@ -1,4 +1,6 @@
 from django.utils.translation import get_language
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
@@ -60,6 +62,7 @@ class StaffOutput(serializers.ModelSerializer):
         fields = ["user", "email", "first_name", "last_name", "clinic", "role"]
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class SpecialtyField(serializers.Field):
     """Accepts a specialty's slug or id."""
 

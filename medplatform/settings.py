@@ -182,7 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "medplatform.pagination.Pagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "medplatform.schema.AutoSchema",
     "EXCEPTION_HANDLER": "medplatform.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": os.environ.get("THROTTLE_LOGIN_IP", "20/min"),
@@ -211,6 +211,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.User.Role",
+        "ClinicStaffRoleEnum": "accounts.models.ClinicMembership.Role",
+        "LanguageEnum": "accounts.models.User.Language",
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "VisitTypeEnum": "appointments.models.VisitType",
+        "NotificationStatusEnum": "notifications.models.Status",
+        "PrivacyRequestStatusEnum": "privacy.models.DataSubjectRequest.Status",
+    },
 }
 
 # Celery: with no REDIS_URL tasks run in-process (embedded default).
