@@ -18,36 +18,66 @@ from medplatform.errors import NotFound
 NEXT_AVAILABLE_MAX_DAYS = 92
 
 
-def shift_of(hours: WorkingHours) -> Shift:
-    clinic = hours.clinic
-    return Shift(
-        weekday=hours.weekday,
-        start_time=hours.start_time,
-        end_time=hours.end_time,
-        slot_minutes=hours.slot_minutes,
-        clinic_id=hours.clinic_id,
-        timezone=clinic.timezone,
-        min_notice=timedelta(minutes=clinic.min_notice_minutes),
-        horizon=timedelta(days=clinic.horizon_days),
-        visit_types=tuple(hours.visit_types or ()),
-    )
+SHIFT_COLUMNS = (
+    "doctor_id",
+    "weekday",
+    "start_time",
+    "end_time",
+    "slot_minutes",
+    "clinic_id",
+    "clinic__timezone",
+    "clinic__min_notice_minutes",
+    "clinic__horizon_days",
+    "visit_types",
+)
 
 
 class Schedules:
-    """Shifts, breaks and busy time of many doctors, loaded in four queries."""
+    """Shifts, breaks and busy time of many doctors, loaded in four queries.
 
-    def __init__(self, doctor_ids: Iterable, *, start: datetime, end: datetime, exclude_appointment=None):
+    Plain tuples rather than model instances: search loads these for every candidate doctor."""
+
+    def __init__(
+        self,
+        doctor_ids: Iterable,
+        *,
+        start: datetime,
+        end: datetime,
+        weekdays: Iterable[int] | None = None,
+        exclude_appointment=None,
+    ):
         doctor_ids = list(doctor_ids)
         self.shifts: dict = defaultdict(list)
         self.pauses: dict = defaultdict(list)
         busy: dict = defaultdict(list)
+        self.busy: dict = {}
         if not doctor_ids:
-            self.busy: dict = {}
             return
-        for hours in WorkingHours.objects.filter(doctor_id__in=doctor_ids).select_related("clinic"):
-            self.shifts[hours.doctor_id].append(shift_of(hours))
-        for pause in Break.objects.filter(doctor_id__in=doctor_ids):
-            self.pauses[pause.doctor_id].append(Pause(pause.weekday, pause.start_time, pause.end_time, pause.clinic_id))
+        hours = WorkingHours.objects.filter(doctor_id__in=doctor_ids)
+        pauses = Break.objects.filter(doctor_id__in=doctor_ids)
+        if weekdays is not None:
+            hours = hours.filter(weekday__in=list(weekdays))
+            pauses = pauses.filter(weekday__in=list(weekdays))
+        for doctor_id, weekday, t0, t1, minutes, clinic_id, tz, notice, horizon, kinds in hours.values_list(
+            *SHIFT_COLUMNS
+        ):
+            self.shifts[doctor_id].append(
+                Shift(
+                    weekday=weekday,
+                    start_time=t0,
+                    end_time=t1,
+                    slot_minutes=minutes,
+                    clinic_id=clinic_id,
+                    timezone=tz,
+                    min_notice=timedelta(minutes=notice),
+                    horizon=timedelta(days=horizon),
+                    visit_types=tuple(kinds or ()),
+                )
+            )
+        for doctor_id, weekday, t0, t1, clinic_id in pauses.values_list(
+            "doctor_id", "weekday", "start_time", "end_time", "clinic_id"
+        ):
+            self.pauses[doctor_id].append(Pause(weekday, t0, t1, clinic_id))
         time_off = TimeOff.objects.filter(doctor_id__in=doctor_ids, start__lt=end, end__gt=start)
         for doctor_id, off_start, off_end in time_off.values_list("doctor_id", "start", "end"):
             busy[doctor_id].append((off_start, off_end))
@@ -84,10 +114,10 @@ class Schedules:
 
 
 def _utc_window(first_day: date, last_day: date) -> tuple[datetime, datetime]:
-    """UTC instants that cover local days first_day..last_day in any zone (offsets are < 15 h)."""
-    start = datetime.combine(first_day - timedelta(days=1), datetime.min.time(), tzinfo=availability.UTC)
-    end = datetime.combine(last_day + timedelta(days=2), datetime.min.time(), tzinfo=availability.UTC)
-    return start, end
+    """UTC instants that cover local days first_day..last_day in any zone (UTC-12 to UTC+14)."""
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=availability.UTC) - timedelta(hours=14)
+    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=availability.UTC)
+    return start, end + timedelta(hours=12)
 
 
 def slots_for(*, doctor: Doctor, first_day: date, last_day: date, now: datetime | None = None) -> list[Slot]:
@@ -106,20 +136,31 @@ def schedule_around(*, doctor: Doctor, instant: datetime, exclude_appointment=No
 
 
 def next_available_for(*, doctor_ids: Iterable, now: datetime | None = None) -> dict:
-    """{doctor_id: first free slot start} for many doctors, in four queries whatever their number."""
+    """{doctor_id: first free slot start} for many doctors, in at most twelve queries whatever
+    their number: the coming week first, then three weeks, then the rest of the horizon for the
+    doctors still without a slot (most have one soon, and bookings further out are not loaded)."""
     now = now or timezone.now()
-    doctor_ids = list(doctor_ids)
-    first_day = now.date() - timedelta(days=1)
-    last_day = first_day + timedelta(days=NEXT_AVAILABLE_MAX_DAYS)
-    window_start, window_end = _utc_window(first_day, last_day)
-    schedules = Schedules(doctor_ids, start=window_start, end=window_end)
+    pending = list(doctor_ids)
     found = {}
-    for doctor_id in doctor_ids:
-        if not schedules.shifts.get(doctor_id):
-            continue
-        slot = next(schedules.free_slots(doctor_id, first_day=first_day, last_day=last_day, now=now), None)
-        if slot is not None:
-            found[doctor_id] = slot.start
+    first_day = now.date() - timedelta(days=1)
+    stages = (
+        first_day + timedelta(days=2),
+        first_day + timedelta(days=15),
+        first_day + timedelta(days=NEXT_AVAILABLE_MAX_DAYS),
+    )
+    for last_day in stages:
+        if not pending:
+            break
+        window_start, window_end = _utc_window(first_day, last_day)
+        schedules = Schedules(pending, start=window_start, end=window_end)
+        for doctor_id in pending:
+            if not schedules.shifts.get(doctor_id):
+                continue
+            slot = next(schedules.free_slots(doctor_id, first_day=first_day, last_day=last_day, now=now), None)
+            if slot is not None:
+                found[doctor_id] = slot.start
+        pending = [doctor_id for doctor_id in pending if doctor_id not in found and schedules.shifts.get(doctor_id)]
+        first_day = last_day + timedelta(days=1)
     return found
 
 
@@ -130,7 +171,7 @@ def doctors_available_on(*, doctors: QuerySet[Doctor], day: date, now: datetime 
         doctors.filter(working_hours__weekday=day.weekday()).order_by().values_list("id", flat=True).distinct()
     )
     window_start, window_end = _utc_window(day, day)
-    schedules = Schedules(candidates, start=window_start, end=window_end)
+    schedules = Schedules(candidates, start=window_start, end=window_end, weekdays=[day.weekday()])
     return [
         doctor_id
         for doctor_id in candidates
