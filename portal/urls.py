@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.agenda, name="agenda"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
+    path("password-set/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
+    path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment"),
+    path("appointments/<uuid:appointment_id>/<str:action>/", views.appointment_action, name="appointment-action"),
+    path("shared-profiles/", views.shared_profiles, name="shared-profiles"),
+    path("patients/<uuid:patient_id>/health-profile/", views.patient_health_profile, name="health-profile"),
+]

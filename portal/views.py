@@ -1,0 +1,134 @@
+"""Server-rendered pages for doctors and clinic staff: two skins, one set of rules. Every page
+calls the same selectors, services and permission functions as the API."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from appointments import selectors as appointment_selectors
+from appointments import services as appointment_services
+from health_profiles import selectors as health_selectors
+from health_profiles import services as health_services
+from medplatform.errors import ApplicationError
+from privacy.context import act_context
+
+
+def _portal_user(request):
+    """Doctors and clinic staff use the portal; patients use the app."""
+    if not (request.user.is_doctor or request.user.is_clinic_staff):
+        raise PermissionDenied
+    return request.user
+
+
+def _week_window(request) -> tuple[datetime, datetime, str]:
+    zone = ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)
+    try:
+        first = date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        first = timezone.localdate(timezone=zone)
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    return start, start + timedelta(days=7), first.isoformat()
+
+
+@login_required
+def agenda(request):
+    user = _portal_user(request)
+    start, end, first = _week_window(request)
+    appointments = appointment_selectors.appointment_list(viewer=user, start_from=start, start_to=end)
+    return render(
+        request,
+        "portal/agenda.html",
+        {
+            "appointments": appointments,
+            "first": first,
+            "previous": (start - timedelta(days=7)).date().isoformat(),
+            "next": end.date().isoformat(),
+        },
+    )
+
+
+@login_required
+def appointment_detail(request, appointment_id):
+    user = _portal_user(request)
+    try:
+        appointment = appointment_selectors.appointment_get(viewer=user, appointment_id=appointment_id)
+    except ApplicationError:
+        raise Http404 from None
+    return render(
+        request,
+        "portal/appointment.html",
+        {"appointment": appointment, "history": appointment_selectors.appointment_history(appointment=appointment)},
+    )
+
+
+@login_required
+@require_POST
+def appointment_action(request, appointment_id, action):
+    user = _portal_user(request)
+    try:
+        appointment = appointment_selectors.appointment_get(viewer=user, appointment_id=appointment_id)
+    except ApplicationError:
+        raise Http404 from None
+    try:
+        if action == "cancel":
+            appointment_services.appointment_cancel(
+                appointment=appointment, actor=user, reason=request.POST.get("reason", "")[:500]
+            )
+        elif action == "complete":
+            appointment_services.appointment_complete(appointment=appointment, actor=user)
+        elif action == "no-show":
+            appointment_services.appointment_mark_no_show(appointment=appointment, actor=user)
+        else:
+            raise Http404
+        messages.success(request, _("Saved."))
+    except ApplicationError as exc:
+        messages.error(request, str(exc.detail))
+    return redirect("portal:appointment", appointment_id=appointment.id)
+
+
+@login_required
+def shared_profiles(request):
+    user = _portal_user(request)
+    if not user.is_doctor:
+        raise PermissionDenied
+    return render(request, "portal/shared_profiles.html", {"shares": health_selectors.shared_profile_list(viewer=user)})
+
+
+@login_required
+def patient_health_profile(request, patient_id):
+    user = _portal_user(request)
+    try:
+        share, entries = health_services.shared_profile_read(
+            viewer=user, patient_id=patient_id, context=act_context(request, channel="portal")
+        )
+    except ApplicationError:
+        raise Http404 from None
+    return render(
+        request,
+        "portal/health_profile.html",
+        {"share": share, "groups": health_selectors.grouped(entries)},
+    )
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """The link a new doctor or staff member gets by e-mail."""
+
+    template_name = "portal/password_set.html"
+    success_url = reverse_lazy("portal:login")
+    post_reset_login = False
