@@ -168,3 +168,17 @@ def test_each_role_gets_the_expected_answer_and_nothing_more(world, endpoint, ro
     elif role != "ayse":
         assert not any(value in text for value in ayse_values())
         assert HealthEntry.objects.count() == entries_before
+
+
+def test_health_entries_are_not_in_the_admin_and_share_grants_are_read_only(platform_admin, world):
+    from django.contrib.admin.sites import site
+    from django.test import RequestFactory
+
+    from health_profiles.models import ShareGrant
+
+    request = RequestFactory().get("/admin/")
+    request.user = platform_admin
+    assert HealthEntry not in site._registry
+    share_admin = site._registry[ShareGrant]
+    assert not share_admin.has_change_permission(request, ShareGrant.objects.first())
+    assert not share_admin.has_delete_permission(request, ShareGrant.objects.first())
