@@ -53,8 +53,8 @@ class Schedules:
         self.busy: dict = {}
         if not doctor_ids:
             return
-        hours = WorkingHours.objects.filter(doctor_id__in=doctor_ids)
-        pauses = Break.objects.filter(doctor_id__in=doctor_ids)
+        hours = WorkingHours.objects.filter(doctor_id__in=doctor_ids).order_by()
+        pauses = Break.objects.filter(doctor_id__in=doctor_ids).order_by()
         if weekdays is not None:
             hours = hours.filter(weekday__in=list(weekdays))
             pauses = pauses.filter(weekday__in=list(weekdays))
@@ -79,14 +79,14 @@ class Schedules:
         ):
             self.pauses[doctor_id].append(Pause(weekday, t0, t1, clinic_id))
         time_off = TimeOff.objects.filter(doctor_id__in=doctor_ids, start__lt=end, end__gt=start)
-        for doctor_id, off_start, off_end in time_off.values_list("doctor_id", "start", "end"):
+        for doctor_id, off_start, off_end in time_off.order_by().values_list("doctor_id", "start", "end"):
             busy[doctor_id].append((off_start, off_end))
         booked = Appointment.objects.filter(
             doctor_id__in=doctor_ids, status=Appointment.Status.BOOKED, start__lt=end, end__gt=start
         )
         if exclude_appointment is not None:
             booked = booked.exclude(pk=exclude_appointment.pk)
-        for doctor_id, appt_start, appt_end in booked.values_list("doctor_id", "start", "end"):
+        for doctor_id, appt_start, appt_end in booked.order_by().values_list("doctor_id", "start", "end"):
             busy[doctor_id].append((appt_start, appt_end))
         self.busy = {doctor_id: Busy(intervals) for doctor_id, intervals in busy.items()}
 
@@ -144,8 +144,8 @@ def next_available_for(*, doctor_ids: Iterable, now: datetime | None = None) -> 
     found = {}
     first_day = now.date() - timedelta(days=1)
     stages = (
-        first_day + timedelta(days=2),
-        first_day + timedelta(days=15),
+        first_day + timedelta(days=8),
+        first_day + timedelta(days=22),
         first_day + timedelta(days=NEXT_AVAILABLE_MAX_DAYS),
     )
     for last_day in stages:
@@ -158,7 +158,7 @@ def next_available_for(*, doctor_ids: Iterable, now: datetime | None = None) -> 
                 continue
             slot = next(schedules.free_slots(doctor_id, first_day=first_day, last_day=last_day, now=now), None)
             if slot is not None:
-                found[doctor_id] = slot.start
+                found[doctor_id] = slot.start.astimezone(availability.zone(slot.timezone))
         pending = [doctor_id for doctor_id in pending if doctor_id not in found and schedules.shifts.get(doctor_id)]
         first_day = last_day + timedelta(days=1)
     return found
