@@ -226,9 +226,7 @@ def _tail(log: Path, lines: int = 40) -> str:
 def migrated(ops_env, tmp_path_factory) -> dict[str, str]:
     workdir = tmp_path_factory.mktemp("migrate")
     command = service_command("migrate", ops_env)
-    result = subprocess.run(
-        command, cwd=workdir, env=ops_env, capture_output=True, text=True, timeout=300, check=False
-    )
+    result = subprocess.run(command, cwd=workdir, env=ops_env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return ops_env
 
