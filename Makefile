@@ -44,7 +44,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving on http://127.0.0.1:8000/  (API docs: http://127.0.0.1:8000/api/docs/  admin: http://127.0.0.1:8000/admin/)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver --insecure 127.0.0.1:8000
 
 test: install
 	$(MAKE) --no-print-directory test-embedded
