@@ -23,7 +23,7 @@ import threading
 import urllib.error
 import urllib.request
 from base64 import b64decode
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -107,6 +107,7 @@ class FakeTwilio:
         self.port = port
         self.messages: list[FakeMessage] = []
         self.create_requests = 0
+        self.create_requests_to: Counter = Counter()
         self.faults_answered: dict[int, int] = {}
         self.callbacks_posted = 0
         self.invalid_numbers: set[str] = set()
@@ -229,6 +230,7 @@ class FakeTwilio:
         to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
         with self._lock:
             self.create_requests += 1
+            self.create_requests_to[to] += 1
             fault = self._faults.popleft() if self._faults else None
             if fault is not None:
                 self.faults_answered[fault.status] = self.faults_answered.get(fault.status, 0) + 1

@@ -48,6 +48,7 @@ from privacy.services import consent_is_active
 logger = logging.getLogger(__name__)
 
 CAPPED = "capped"
+WORKER_LOST = "worker_lost"
 DEFAULT_CHANNELS = [Channel.SMS, Channel.EMAIL]
 
 
@@ -172,6 +173,7 @@ def _claim(notification_id: str, now: datetime) -> bool:
         .update(
             # A row taken over from `sending` may have gone out already: look it up first.
             check_provider_first=Case(When(status=Status.SENDING, then=Value(True)), default=F("check_provider_first")),
+            last_error=Case(When(status=Status.SENDING, then=Value(WORKER_LOST)), default=F("last_error")),
             status=Status.SENDING,
             sending_started_at=now,
             attempts=F("attempts") + 1,
@@ -260,6 +262,8 @@ def notification_dispatch(*, notification_id: str, now: datetime | None = None) 
     if not _claim(notification_id, now):
         return "skipped"
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    if notification.last_error == WORKER_LOST:
+        logger.info("notification %s taken over from a dead worker", notification.id)
     recipient = notification.recipient
     if notification.kind == Kind.MARKETING and not consent_is_active(
         subject=recipient, purpose=Purpose.MARKETING_MESSAGES

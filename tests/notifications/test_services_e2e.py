@@ -1,0 +1,230 @@
+"""End to end on real PostgreSQL and Redis with a real Celery worker process and the fake Twilio.
+
+Run in the services run only (DATABASE_URL to PostgreSQL, MEDPLATFORM_REQUIRE_SERVICES=1). The
+worker is `celery -A medplatform worker --pool=solo` in a subprocess on the same test database;
+status callbacks come back signed from the fake Twilio to a live server. Counts are printed (-s).
+"""
+
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.fake_twilio import FakeTwilio
+from notifications.models import Kind, Notification, NotificationPreference, Status
+from notifications.services import ReminderDue, notification_enqueue, notifications_sweep, reminders_create_due
+from tests.notifications.conftest import booking_context
+from tests.notifications.workers import (
+    FAST_TIMINGS,
+    SHARED_REDIS,
+    PrivateRedis,
+    Worker,
+    celery_client,
+    purge,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def fake(settings, live_server):
+    fake = FakeTwilio(auto_callbacks=True).start()
+    settings.TWILIO_API_BASE_URL = fake.base_url
+    settings.TWILIO_ACCOUNT_SID = fake.account_sid
+    settings.TWILIO_AUTH_TOKEN = fake.auth_token
+    settings.TWILIO_SMS_FROM = "+15005550006"
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.NOTIFICATIONS_MAX_PER_USER_PER_DAY = 1000
+    for name, value in FAST_TIMINGS.items():
+        setattr(settings, name, float(value))
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def worker(fake, live_server, tmp_path):
+    purge(SHARED_REDIS)
+    worker = Worker(broker_url=SHARED_REDIS, fake=fake, public_base_url=live_server.url, log_dir=tmp_path).start()
+    with celery_client(SHARED_REDIS):
+        yield worker
+    worker.stop()
+    purge(SHARED_REDIS)
+
+
+_password = make_password("test-only-e2e-password-42")
+
+
+def sms_patients(count: int, prefix: str) -> list[User]:
+    users = User.objects.bulk_create(
+        User(
+            email=f"{prefix}{n}@example.test",
+            first_name="Hasta",
+            last_name=str(n),
+            phone=f"+90532{n:07d}",
+            password=_password,
+        )
+        for n in range(count)
+    )
+    NotificationPreference.objects.bulk_create(NotificationPreference(user=u, sms=True, email=False) for u in users)
+    return users
+
+
+def book(user: User, event_key: str, kind: str = Kind.APPOINTMENT_BOOKED) -> None:
+    """What a booking service does: its own write and the outbox row in one transaction."""
+    with transaction.atomic():
+        notification_enqueue(recipient=user, kind=kind, event_key=event_key, context=booking_context())
+
+
+def sweep() -> None:
+    notifications_sweep(now=timezone.now())
+
+
+def statuses() -> Counter:
+    return Counter(Notification.objects.values_list("status", flat=True))
+
+
+def all_done(expected: int):
+    return lambda: statuses().get(Status.DELIVERED, 0) + statuses().get(Status.FAILED, 0) >= expected
+
+
+def test_booking_cancellation_and_reminders_each_send_one_message(fake, worker):
+    [patient] = sms_patients(1, "flow")
+    start = datetime(2030, 3, 12, 6, 30, tzinfo=UTC)
+    reminder_leads = [
+        ReminderDue(
+            appointment_id="6f1f2c1e-0000-4000-8000-000000000001",
+            recipient_id=patient.pk,
+            start=start,
+            clinic_name="Klinik X",
+            timezone="Europe/Istanbul",
+            lead=lead,
+        )
+        for lead in (timedelta(hours=24), timedelta(hours=2))
+    ]
+
+    book(patient, "booked:A")
+    book(patient, "booked:A")  # the same event again (a retried request)
+    book(patient, "cancelled:A", Kind.APPOINTMENT_CANCELLED_BY_CLINIC)
+    for now in [
+        start - timedelta(hours=25),
+        start - timedelta(hours=24),
+        start - timedelta(hours=23),
+        start - timedelta(hours=2),
+        start - timedelta(minutes=30),
+    ]:
+        reminders_create_due(now=now, due=reminder_leads)
+
+    assert wait_until(all_done(4), timeout=60, tick=sweep)
+    kinds = sorted(Notification.objects.values_list("kind", flat=True))
+    print(f"\nflow: rows={len(kinds)} fake messages={len(fake.messages)} statuses={dict(statuses())}")
+    assert kinds == [
+        "appointment_booked",
+        "appointment_cancelled_by_clinic",
+        "appointment_reminder",
+        "appointment_reminder",
+    ]
+    assert len(fake.messages) == 4 and fake.create_requests == 4
+    assert statuses() == Counter({Status.DELIVERED: 4})
+
+
+def test_worker_killed_repeatedly_while_500_dispatch_every_message_goes_out_exactly_once(fake, worker):
+    patients = sms_patients(500, "kill")
+    kills = 0
+
+    for number, patient in enumerate(patients):
+        book(patient, f"booked:{number}")
+        if number % 100 == 50:  # kill the worker mid-stream, several times, and start a new one
+            time.sleep(random.uniform(0.3, 0.8))
+            worker.kill()
+            kills += 1
+            worker.start()
+    for _ in range(3):
+        time.sleep(random.uniform(1.0, 2.0))
+        worker.kill()
+        kills += 1
+        worker.start()
+
+    finished = wait_until(all_done(500), timeout=240, tick=sweep, every=2.0)
+
+    per_recipient = Counter(message.to for message in fake.messages)
+    duplicates = sum(count - 1 for count in per_recipient.values() if count > 1)
+    print(
+        f"\nSIGKILL x{kills}: notifications=500 fake messages={len(fake.messages)} "
+        f"create requests={fake.create_requests} duplicates={duplicates} statuses={dict(statuses())} "
+        f"callbacks={fake.callbacks_posted} worker starts={worker.starts} "
+        f"taken over from a dead worker={worker.log_count('taken over')} "
+        f"found at the provider instead of resent={worker.log_count('found at the provider')}"
+    )
+    assert finished
+    assert len(per_recipient) == 500 and duplicates == 0
+    assert statuses() == Counter({Status.DELIVERED: 500})
+
+
+def test_bookings_succeed_while_redis_is_down_and_messages_go_out_once_it_is_back(fake, live_server, tmp_path):
+    redis = PrivateRedis().start()
+    worker = Worker(broker_url=redis.url, fake=fake, public_base_url=live_server.url, log_dir=tmp_path).start()
+    patients = sms_patients(20, "redisdown")
+    try:
+        with celery_client(redis.url):
+            book(patients[0], "booked:before")
+            assert wait_until(all_done(1), timeout=60)
+
+            redis.stop()
+            started = time.monotonic()
+            for number, patient in enumerate(patients[1:]):
+                book(patient, f"booked:{number}")  # raises nothing: the outbox row is committed
+            took = time.monotonic() - started
+            pending = statuses().get(Status.PENDING, 0)
+            assert pending == 19 and len(fake.messages) == 1
+
+            redis.start()
+            finished = wait_until(all_done(20), timeout=120, tick=sweep, every=2.0)
+    finally:
+        worker.stop()
+        redis.stop()
+
+    per_recipient = Counter(message.to for message in fake.messages)
+    print(
+        f"\nredis down: 19 bookings took {took:.1f}s, rows left pending={pending}; after restart "
+        f"fake messages={len(fake.messages)} duplicates={sum(c - 1 for c in per_recipient.values())} "
+        f"statuses={dict(statuses())}"
+    )
+    assert finished
+    assert len(per_recipient) == 20 and max(per_recipient.values()) == 1
+
+
+def test_429_and_500_bursts_are_delivered_after_retries_and_permanent_errors_fail_once(fake, worker):
+    patients = sms_patients(25, "burst")
+    invalid, unsubscribed = patients[20:23], patients[23:]
+    fake.invalid_numbers.update(str(p.phone) for p in invalid)
+    fake.unsubscribed_numbers.update(str(p.phone) for p in unsubscribed)
+    fake.fail_next(429, times=15)
+    fake.fail_next(500, times=5)
+    fake.fail_next(500, times=3, after_create=True)  # sent, but the answer was lost
+
+    for number, patient in enumerate(patients):
+        book(patient, f"booked:{number}")
+
+    finished = wait_until(all_done(25), timeout=120, tick=sweep, every=2.0)
+
+    per_recipient = Counter(message.to for message in fake.messages)
+    failed = Notification.objects.filter(status=Status.FAILED)
+    print(
+        f"\nbursts: faults answered={fake.faults_answered} create requests={fake.create_requests} "
+        f"fake messages={len(fake.messages)} duplicates={sum(c - 1 for c in per_recipient.values())} "
+        f"statuses={dict(statuses())} failed codes={sorted(failed.values_list('last_error', flat=True))} "
+        f"retries={worker.log_count(' retry in ')} found at the provider={worker.log_count('found at the provider')}"
+    )
+    assert finished
+    assert len(per_recipient) == 20 and max(per_recipient.values()) == 1
+    assert statuses() == Counter({Status.DELIVERED: 20, Status.FAILED: 5})
+    assert sorted(failed.values_list("last_error", "attempts")) == [("twilio_21211", 1)] * 3 + [("twilio_21610", 1)] * 2
+    for patient in invalid + unsubscribed:
+        assert fake.create_requests_to[str(patient.phone)] == 1
