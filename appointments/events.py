@@ -2,15 +2,50 @@
 
 Every service that changes an appointment's status (or moves it) writes an
 AppointmentStatusChange row and then calls `appointment_changed` inside the same transaction.
-Today that is all: the history row is the record of the event. The notifications app will hook
-in here (enqueue with `transaction.on_commit`, passing ids only, never the visit reason), so
-that booking, cancellation by the patient or the clinic, reschedules, time-off cancellations and
-consent-withdrawal cancellations all reach the patient and the clinic through one call.
+It writes the patient's notification outbox rows (notifications.services.notification_enqueue),
+which are handed to Celery after the commit. Only display values go along (clinic and doctor
+names, start, time zone, ids), never the visit reason or exam type.
 """
 
 from appointments.models import Appointment, AppointmentStatusChange
 
+CANCELLED = {
+    Appointment.Status.CANCELLED_BY_CLINIC: "appointment_cancelled_by_clinic",
+    Appointment.Status.CANCELLED_BY_PATIENT: "appointment_cancelled_by_patient",
+}
+
+
+def _notification_for(appointment: Appointment, change: AppointmentStatusChange) -> tuple[str, str] | None:
+    """(kind, event key): the key makes a replayed event unable to send a second message."""
+    if change.to_status == Appointment.Status.BOOKED and not change.from_status:
+        return "appointment_booked", f"appointment_booked:{appointment.id}"
+    if change.to_status == Appointment.Status.BOOKED and change.previous_start is not None:
+        return "appointment_rescheduled", f"appointment_rescheduled:{appointment.id}:{change.id}"
+    if change.to_status in CANCELLED:
+        return CANCELLED[change.to_status], f"appointment_cancelled:{appointment.id}"
+    if change.to_status == Appointment.Status.COMPLETED:
+        return "review_invitation", f"review_invitation:{appointment.id}"
+    return None
+
 
 def appointment_changed(appointment: Appointment, change: AppointmentStatusChange) -> None:
-    """Announce a recorded change; a no-op until the notifications outbox exists."""
-    return None
+    """Announce a recorded change: write the patient's notification rows in this transaction."""
+    from notifications.services import notification_enqueue
+
+    notification = _notification_for(appointment, change)
+    if notification is None:
+        return
+    kind, event_key = notification
+    doctor = appointment.doctor
+    notification_enqueue(
+        recipient=appointment.patient,
+        kind=kind,
+        event_key=event_key,
+        context={
+            "clinic_name": appointment.clinic.name,
+            "doctor_name": f"{doctor.title} {doctor.user.full_name}".strip(),
+            "start": appointment.start.isoformat(),
+            "timezone": appointment.clinic.timezone,
+            "appointment_id": str(appointment.id),
+        },
+    )
