@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -41,8 +41,8 @@ class Schedules:
         self,
         doctor_ids: Iterable,
         *,
-        start: datetime,
-        end: datetime,
+        first_day: date,
+        last_day: date,
         weekdays: Iterable[int] | None = None,
         exclude_appointment=None,
     ):
@@ -74,6 +74,10 @@ class Schedules:
                     visit_types=tuple(kinds or ()),
                 )
             )
+        window = _busy_window([s for shifts in self.shifts.values() for s in shifts], first_day, last_day)
+        if window is None:
+            return  # nobody works then: no slots, nothing else to load
+        start, end = window
         for doctor_id, weekday, t0, t1, clinic_id in pauses.values_list(
             "doctor_id", "weekday", "start_time", "end_time", "clinic_id"
         ):
@@ -113,26 +117,43 @@ class Schedules:
         )
 
 
-def _utc_window(first_day: date, last_day: date) -> tuple[datetime, datetime]:
-    """UTC instants that cover local days first_day..last_day in any zone (UTC-12 to UTC+14)."""
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=availability.UTC) - timedelta(hours=14)
-    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=availability.UTC)
-    return start, end + timedelta(hours=12)
+def _busy_window(shifts: list[Shift], first_day: date, last_day: date) -> tuple[datetime, datetime] | None:
+    """The UTC span the shifts can cover on local days first_day..last_day: bookings and time off
+    outside it cannot touch a slot, so they are not loaded. One day: from the earliest shift
+    start to the latest shift end of that weekday; several: local midnight to midnight."""
+    if first_day == last_day:
+        shifts = [shift for shift in shifts if shift.weekday == first_day.weekday()]
+        if not shifts:
+            return None
+        return (
+            min(availability.instant(first_day, shift.start_time, shift.timezone) for shift in shifts),
+            max(availability.instant(first_day, shift.end_time, shift.timezone) for shift in shifts),
+        )
+    if not shifts:
+        return None
+    zones = {shift.timezone for shift in shifts}
+    return (
+        min(availability.instant(first_day, time.min, tz) for tz in zones),
+        max(availability.instant(last_day + timedelta(days=1), time.min, tz) for tz in zones),
+    )
 
 
 def slots_for(*, doctor: Doctor, first_day: date, last_day: date, now: datetime | None = None) -> list[Slot]:
     """A doctor's free slots on local days first_day..last_day (five queries)."""
     now = now or timezone.now()
-    window_start, window_end = _utc_window(first_day, last_day)
-    schedules = Schedules([doctor.id], start=window_start, end=window_end)
+    schedules = Schedules([doctor.id], first_day=first_day, last_day=last_day)
     return list(schedules.free_slots(doctor.id, first_day=first_day, last_day=last_day, now=now))
 
 
 def schedule_around(*, doctor: Doctor, instant: datetime, exclude_appointment=None) -> Schedules:
     """What booking needs to validate one start time."""
     day = instant.astimezone(availability.UTC).date()
-    window_start, window_end = _utc_window(day - timedelta(days=1), day + timedelta(days=1))
-    return Schedules([doctor.id], start=window_start, end=window_end, exclude_appointment=exclude_appointment)
+    return Schedules(
+        [doctor.id],
+        first_day=day - timedelta(days=1),
+        last_day=day + timedelta(days=1),
+        exclude_appointment=exclude_appointment,
+    )
 
 
 def next_available_for(*, doctor_ids: Iterable, now: datetime | None = None) -> dict:
@@ -151,8 +172,7 @@ def next_available_for(*, doctor_ids: Iterable, now: datetime | None = None) -> 
     for last_day in stages:
         if not pending:
             break
-        window_start, window_end = _utc_window(first_day, last_day)
-        schedules = Schedules(pending, start=window_start, end=window_end)
+        schedules = Schedules(pending, first_day=first_day, last_day=last_day)
         for doctor_id in pending:
             if not schedules.shifts.get(doctor_id):
                 continue
@@ -170,8 +190,7 @@ def doctors_available_on(*, doctors: QuerySet[Doctor], day: date, now: datetime 
     candidates = list(
         doctors.filter(working_hours__weekday=day.weekday()).order_by().values_list("id", flat=True).distinct()
     )
-    window_start, window_end = _utc_window(day, day)
-    schedules = Schedules(candidates, start=window_start, end=window_end, weekdays=[day.weekday()])
+    schedules = Schedules(candidates, first_day=day, last_day=day, weekdays=[day.weekday()])
     return [
         doctor_id
         for doctor_id in candidates
