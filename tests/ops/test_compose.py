@@ -135,23 +135,31 @@ def _server_url() -> dict:
     return dj_database_url.parse(url)
 
 
-def _recreate_ops_database() -> str:
+def _server_params() -> dict:
     server = _server_url()
-    params = {
+    return {
         "host": server["HOST"] or "127.0.0.1",
         "port": server["PORT"] or 5432,
         "user": server["USER"] or "postgres",
         "password": server["PASSWORD"] or None,
     }
-    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=10, **params) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{OPS_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{OPS_DATABASE}"')
+
+
+def _on_server(*statements: str) -> None:
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=10, **_server_params()) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _recreate_ops_database() -> str:
+    _on_server(f'DROP DATABASE IF EXISTS "{OPS_DATABASE}" WITH (FORCE)', f'CREATE DATABASE "{OPS_DATABASE}"')
+    params = _server_params()
     credentials = params["user"] + (f":{params['password']}" if params["password"] else "")
     return f"postgres://{credentials}@{params['host']}:{params['port']}/{OPS_DATABASE}"
 
 
 @pytest.fixture(scope="module")
-def ops_env(tmp_path_factory) -> dict[str, str]:
+def ops_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     """The compose environment, with the local services in place of the compose network's."""
     host_env = {
         "SECRET_KEY": secrets.token_urlsafe(50),
@@ -169,7 +177,8 @@ def ops_env(tmp_path_factory) -> dict[str, str]:
         MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
         HOME=str(tmp_path_factory.mktemp("home")),
     )
-    return env
+    yield env
+    _on_server(f'DROP DATABASE IF EXISTS "{OPS_DATABASE}" WITH (FORCE)')
 
 
 @contextlib.contextmanager
