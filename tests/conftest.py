@@ -109,3 +109,10 @@ def staff_y(clinic_y):
 @pytest.fixture
 def platform_admin(db):
     return UserFactory(email="root@example.test", role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def live_server(live_server, django_db_serialized_rollback):
+    """A live server's test flushes the database afterwards; restore what the migrations wrote
+    (specialties, consent texts, content types) so the tests after it find them."""
+    return live_server
