@@ -11,6 +11,9 @@ COPY requirements/base.txt requirements/base.txt
 RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
 
 COPY . .
+# Static files (admin, Swagger UI) are collected into the image; whitenoise serves them.
+RUN MEDPLATFORM_VAR_DIR=/tmp/build-var python manage.py collectstatic --noinput \
+    && rm -rf /tmp/build-var
 RUN useradd --system --home-dir /srv/medplatform medplatform \
     && mkdir -p /srv/medplatform/run /srv/medplatform/media \
     && chown -R medplatform /srv/medplatform

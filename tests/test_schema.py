@@ -31,3 +31,11 @@ def test_every_path_of_the_api_contract_is_in_the_schema(api):
 
     assert contract, "no paths read from API.md"
     assert sorted(contract - have) == []
+
+
+def test_the_api_docs_page_loads_nothing_from_another_host(client):
+    page = client.get("/api/docs/").content.decode()
+
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert any("swagger-ui-bundle.js" in source for source in sources)
+    assert [source for source in sources if source.startswith(("http:", "https:", "//"))] == []
