@@ -120,6 +120,8 @@ def test_a_callback_for_an_unknown_message_is_accepted_and_changes_nothing(api, 
     assert Notification.objects.get(pk=sent_sms.pk).status == Status.SENT
 
 
+# live_server makes the test transactional; serialized_rollback restores the migrations' rows after it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_fake_twilio_posts_signed_callbacks_that_the_endpoint_accepts(fake_twilio, sent_sms, live_server, settings):
     settings.PUBLIC_BASE_URL = live_server.url
     message = fake_twilio.messages[0]
