@@ -97,3 +97,13 @@ def test_the_beat_task_runs_without_the_appointments_selection(patient):
 
     with transaction.atomic():
         assert send_due_reminders() >= 0
+
+
+def test_a_beat_run_over_reminders_already_written_costs_one_query(patient, django_assert_num_queries):
+    appointments = [uuid.uuid4() for _ in range(5)]
+    items = [item for appointment in appointments for item in due(patient, appointment)]
+    reminders_create_due(now=START - DAY, due=items)
+
+    # 1 query: which of these reminder keys are already in the outbox (all of them)
+    with django_assert_num_queries(1):
+        assert reminders_create_due(now=START - DAY + timedelta(minutes=1), due=items) == []
