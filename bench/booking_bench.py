@@ -24,23 +24,16 @@ import argparse
 import os
 import platform
 import random
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall_time
+from functools import partial
 from pathlib import Path
 
-import psycopg
 import requests
+from harness import alternate, database, get, gunicorn, machine, migrate, run, use_bench_environment
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CITIES = ["İstanbul", "Ankara", "İzmir", "Bursa", "Antalya"]
 TZ = "Europe/Istanbul"
 # The 30-minute grid of 09:00-17:00; 12:30 and 13:00 are the lunch break.
@@ -48,30 +41,6 @@ GRID = [(9 + i // 2, 30 * (i % 2)) for i in range(16)]
 BREAK = {7, 8}
 SEEDED = [i for i in range(16) if i % 2 == 1 and i not in BREAK]  # taken by seeded bookings
 FREE = [i for i in range(16) if i % 2 == 0 and i not in BREAK]  # left for the booking phase
-
-
-@dataclass
-class Result:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: dict = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
-
-    def merge(self, other: "Result") -> None:
-        self.latencies += other.latencies
-        self.seconds += other.seconds
-        for key, count in other.errors.items():
-            self.errors[key] = self.errors.get(key, 0) + count
 
 
 def parse_args() -> argparse.Namespace:
@@ -91,11 +60,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=60, help="time limit per endpoint per round")
     parser.add_argument("--keep-database", action="store_true")
     return parser.parse_args()
-
-
-def admin_execute(server: str, sql: str) -> None:
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql)
 
 
 def working_days(first: date, count: int) -> list[date]:
@@ -272,176 +236,66 @@ def booking_plan(data: dict, count: int) -> list[tuple[str, dict]]:
     return plan
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict, port: int, args, log: Path) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "medplatform.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(args.workers), "--threads", str(args.gthreads), "--worker-class", "gthread"]
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-
-
-def stop(process: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    sys.exit("gunicorn did not answer /healthz within 60 s")
-
-
-def run(name: str, jobs: list, threads: int, max_seconds: float, expect: int = 200) -> Result:
-    """Send `jobs` (callables taking a session) from `threads` threads, stopping at `max_seconds`."""
-    result = Result(name)
-    lock = threading.Lock()
-    queue = list(reversed(jobs))
-    deadline = time.monotonic() + max_seconds
-
-    def worker():
-        session = requests.Session()
-        while time.monotonic() < deadline:
-            with lock:
-                if not queue:
-                    return
-                job = queue.pop()
-            started = time.perf_counter()
-            try:
-                status = job(session).status_code
-            except requests.RequestException as exc:
-                status = type(exc).__name__
-            elapsed = time.perf_counter() - started
-            with lock:
-                if status == expect:
-                    result.latencies.append(elapsed)
-                else:
-                    result.errors[status] = result.errors.get(status, 0) + 1
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    began = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    result.seconds = time.perf_counter() - began
-    return result
-
-
 def main() -> None:
     args = parse_args()
-    for name in ("REDIS_URL", "CELERY_BROKER_URL", "MEDPLATFORM_ENV"):
-        os.environ.pop(name, None)
     # This process (seeding through the ORM, signing tokens) and gunicorn share one environment.
     # The booking throttle is per user and every bench patient books at most five times, but the
     # locmem cache is per worker; it is raised so that it cannot distort throughput.
-    os.environ.update(
-        DATABASE_URL=f"{args.server}/{args.database}",
-        SECRET_KEY="bench-only-" + secrets.token_urlsafe(40),
-        CRYPTOGRAPHY_KEY="bench-only-" + secrets.token_urlsafe(40),
-        DJANGO_SETTINGS_MODULE="medplatform.settings",
-        DEBUG="false",
-        LOG_LEVEL="WARNING",
-        JWT_ACCESS_MINUTES="240",
-        THROTTLE_BOOKING="100000/min",
-        CONN_MAX_AGE="60",
+    env = use_bench_environment(
+        f"{args.server}/{args.database}", JWT_ACCESS_MINUTES="240", THROTTLE_BOOKING="100000/min", CONN_MAX_AGE="60"
     )
-    env = dict(os.environ)
-    sys.path.insert(0, str(ROOT))
 
     print(f"database {args.database}: creating, migrating, seeding ...", flush=True)
-    admin_execute(args.server, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    admin_execute(args.server, f'CREATE DATABASE "{args.database}"')
     log = Path(f"/tmp/booking_bench_gunicorn_{os.getpid()}.log")  # noqa: S108
-    process = None
+    options = ["--workers", str(args.workers), "--threads", str(args.gthreads), "--worker-class", "gthread"]
     rng = random.Random(42)  # noqa: S311
-    try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=600
-        )
+    with database(args.server, args.database, keep=args.keep_database):
+        migrate(env)
         data = seed(args)
         from django.db import connections
 
         connections.close_all()
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        process = start_gunicorn(env, port, args, log)
-        wait_until_up(base, process, log)
+        with gunicorn(env, options, log) as base:
+            day0 = datetime.now(UTC).date() + timedelta(days=1)
+            slots_path = "/api/v1/doctors/{}/slots/?from=" + f"{day0}&to={day0 + timedelta(days=13)}"
+            search_all = f"/api/v1/doctors/?available_on={data['search_day']}"
+            search_city = search_all + "&city=Ankara"
+            sample = requests.get(base + slots_path.format(data["doctor_ids"][1]), timeout=30).json()
+            assert len(sample) == 10 * len(FREE), f"expected the even slots of 10 working days free, got {len(sample)}"
+            found = requests.get(base + search_all, timeout=60).json()
+            assert found["count"] == args.doctors, found.get("count")
+            assert found["results"][0]["next_available"], found["results"][0]
 
-        day0 = datetime.now(UTC).date() + timedelta(days=1)
-        slots_path = "/api/v1/doctors/{}/slots/?from=" + f"{day0}&to={day0 + timedelta(days=13)}"
-        search_all = f"/api/v1/doctors/?available_on={data['search_day']}"
-        search_city = search_all + "&city=Ankara"
-        sample = requests.get(base + slots_path.format(data["doctor_ids"][1]), timeout=30).json()
-        assert len(sample) == 10 * len(FREE), f"expected the even slots of 10 working days free, got {len(sample)}"
-        found = requests.get(base + search_all, timeout=60).json()
-        assert found["count"] == args.doctors, found.get("count")
-        assert found["results"][0]["next_available"], found["results"][0]
+            get_endpoints = {
+                "GET /healthz": partial(get, base + "/healthz", timeout=30),
+                "GET slots, 14 days": lambda: get(base + slots_path.format(rng.choice(data["doctor_ids"])), timeout=30),
+                "GET doctors?available_on (1,000 candidates)": partial(get, base + search_all, timeout=60),
+                "GET doctors?available_on&city (200 candidates)": partial(get, base + search_city, timeout=60),
+            }
+            # warm-up: connections, imports, query plans
+            alternate(get_endpoints, 1, 2 * args.threads, args.threads, 60)
 
-        def slots_job(doctor_id):
-            return lambda s: s.get(base + slots_path.format(doctor_id), timeout=30)
-
-        get_endpoints = {
-            "GET /healthz": lambda: lambda s: s.get(base + "/healthz", timeout=30),
-            "GET slots, 14 days": lambda: slots_job(rng.choice(data["doctor_ids"])),
-            "GET doctors?available_on (1,000 candidates)": lambda: lambda s: s.get(base + search_all, timeout=60),
-            "GET doctors?available_on&city (200 candidates)": lambda: lambda s: s.get(base + search_city, timeout=60),
-        }
-        for name, make in get_endpoints.items():  # warm-up: connections, imports, query plans
-            run(name, [make() for _ in range(2 * args.threads)], args.threads, 60)
-
-        load_before = os.getloadavg()[0]
-        results = {name: Result(name) for name in [*get_endpoints, "POST appointments (distinct slots)"]}
-        for _ in range(args.rounds):
-            for name, make in get_endpoints.items():
-                results[name].merge(run(name, [make() for _ in range(args.requests)], args.threads, args.max_seconds))
-        plan = booking_plan(data, args.bookings)
-        jobs = [
-            lambda s, token=token, body=body: s.post(
-                base + "/api/v1/appointments/", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
+            load_before = os.getloadavg()[0]
+            results = alternate(get_endpoints, args.rounds, args.requests, args.threads, args.max_seconds)
+            plan = booking_plan(data, args.bookings)
+            jobs = [
+                lambda s, token=token, body=body: s.post(
+                    base + "/api/v1/appointments/", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
+                )
+                for token, body in plan
+            ]
+            results["POST appointments (distinct slots)"] = run(
+                "POST appointments (distinct slots)", jobs, args.threads, args.max_seconds * 2, expect=201
             )
-            for token, body in plan
-        ]
-        results["POST appointments (distinct slots)"] = run(
-            "POST appointments (distinct slots)", jobs, args.threads, args.max_seconds * 2, expect=201
-        )
-        # /healthz once more after the writes, so the ceiling is measured on both sides of them.
-        results["GET /healthz"].merge(
-            run("GET /healthz", [get_endpoints["GET /healthz"]() for _ in range(args.requests)], args.threads, 60)
-        )
-        load_after = os.getloadavg()[0]
-    finally:
-        if process is not None:
-            stop(process)
-        if not args.keep_database:
-            admin_execute(args.server, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            # /healthz once more after the writes, so the ceiling is measured on both sides of them.
+            health_jobs = [get_endpoints["GET /healthz"]() for _ in range(args.requests)]
+            results["GET /healthz"].merge(run("GET /healthz", health_jobs, args.threads, 60))
+            load_after = os.getloadavg()[0]
 
     print(
-        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}; PostgreSQL on the same machine; gunicorn {args.workers} gthread workers x "
-        f"{args.gthreads} threads on 127.0.0.1; {args.threads} client threads in one process; "
+        f"\nmachine: {machine()}, {platform.platform()}; PostgreSQL on the same machine; "
+        f"gunicorn {args.workers} gthread workers x {args.gthreads} threads on 127.0.0.1; "
+        f"{args.threads} client threads in one process; "
         f"{args.doctors} doctors, {data['total']} appointments seeded in {data['seconds']:.0f} s; "
         f"{args.rounds} rounds x {args.requests} requests per GET endpoint; "
         f"1-minute load average {load_before:.2f} before, {load_after:.2f} after\n"
@@ -449,9 +303,8 @@ def main() -> None:
     print(f"{'endpoint':<48} {'ok':>6} {'errors':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs healthz':>11}")
     health = results["GET /healthz"]
     for name, r in results.items():
-        errors = sum(r.errors.values())
         print(
-            f"{name:<48} {len(r.latencies):>6} {errors:>8} {r.rps:>8.1f} {r.percentile(50):>8.1f} "
+            f"{name:<48} {len(r.latencies):>6} {r.error_count:>8} {r.rps:>8.1f} {r.percentile(50):>8.1f} "
             f"{r.percentile(95):>8.1f} {r.rps / health.rps:>10.3f}x"
         )
         if r.errors:

@@ -12,38 +12,14 @@ costs on top of it. Rounds alternate between the endpoints so that drift hits bo
 import argparse
 import os
 import platform
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-import psycopg
 import requests
+from harness import alternate, database, get, gunicorn, machine, migrate, use_bench_environment
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CITIES = ["İstanbul", "Ankara", "İzmir", "Bursa", "Antalya"]
-
-
-@dataclass
-class Result:
-    path: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,17 +34,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=60, help="time limit per endpoint per round")
     parser.add_argument("--keep-database", action="store_true")
     return parser.parse_args()
-
-
-def recreate_database(server: str, name: str) -> None:
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(server: str, name: str) -> None:
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(count: int) -> None:
@@ -116,149 +81,30 @@ def seed(count: int) -> None:
         through.objects.bulk_create(links)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [str(BIN / "gunicorn"), "medplatform.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
-def stop(process: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    sys.exit("gunicorn did not answer /healthz within 60 s")
-
-
-def load(base: str, path: str, total: int, threads: int, max_seconds: float) -> Result:
-    """`total` GETs of `path` from `threads` threads, stopping early at `max_seconds`."""
-    result = Result(path)
-    lock = threading.Lock()
-    remaining = [total]
-    deadline = time.monotonic() + max_seconds
-
-    def worker():
-        session = requests.Session()
-        while time.monotonic() < deadline:
-            with lock:
-                if remaining[0] <= 0:
-                    return
-                remaining[0] -= 1
-            started = time.perf_counter()
-            try:
-                ok = session.get(base + path, timeout=10).status_code == 200
-            except requests.RequestException:
-                ok = False
-            elapsed = time.perf_counter() - started
-            with lock:
-                if ok:
-                    result.latencies.append(elapsed)
-                else:
-                    result.errors += 1
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    began = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    result.seconds = time.perf_counter() - began
-    return result
-
-
-def merge(results: list[Result]) -> Result:
-    merged = Result(results[0].path)
-    for r in results:
-        merged.latencies += r.latencies
-        merged.errors += r.errors
-        merged.seconds += r.seconds
-    return merged
-
-
 def main() -> None:
     args = parse_args()
     # This process (seeding through the ORM) and gunicorn share one environment: the bench
     # database, throwaway keys, and no Redis (locmem cache, in-process tasks).
-    for name in ("REDIS_URL", "CELERY_BROKER_URL", "MEDPLATFORM_ENV"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        DATABASE_URL=f"{args.server}/{args.database}",
-        SECRET_KEY="bench-only-" + secrets.token_urlsafe(40),
-        CRYPTOGRAPHY_KEY="bench-only-" + secrets.token_urlsafe(40),
-        DJANGO_SETTINGS_MODULE="medplatform.settings",
-        DEBUG="false",
-        LOG_LEVEL="WARNING",
-    )
-    env = dict(os.environ)
-    sys.path.insert(0, str(ROOT))
+    env = use_bench_environment(f"{args.server}/{args.database}")
 
     print(f"database {args.database}: creating, migrating, seeding {args.doctors} doctors ...", flush=True)
-    recreate_database(args.server, args.database)
     log = Path(f"/tmp/doctors_bench_gunicorn_{os.getpid()}.log")  # noqa: S108
-    process = None
-    try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=600
-        )
+    with database(args.server, args.database, keep=args.keep_database):
+        migrate(env)
         seed(args.doctors)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        process = start_gunicorn(env, port, args.workers, log)
-        wait_until_up(base, process, log)
+        with gunicorn(env, ["--workers", str(args.workers)], log) as base:
+            listing = requests.get(base + "/api/v1/doctors/", timeout=10).json()
+            assert listing["count"] == args.doctors, listing.get("count")
+            paths = ["/healthz", "/api/v1/doctors/", "/api/v1/doctors/?specialty=cardiology&city=Ankara"]
+            endpoints = {path: partial(get, base + path) for path in paths}
+            alternate(endpoints, 1, 50, args.threads, 30)  # warm-up: connections, imports, query plans
 
-        listing = requests.get(base + "/api/v1/doctors/", timeout=10).json()
-        assert listing["count"] == args.doctors, listing.get("count")
-        paths = ["/healthz", "/api/v1/doctors/", "/api/v1/doctors/?specialty=cardiology&city=Ankara"]
-        for path in paths:  # warm-up: connections, imports, query plans
-            load(base, path, 50, args.threads, 30)
-
-        load_before = os.getloadavg()[0]
-        rounds: dict[str, list[Result]] = {path: [] for path in paths}
-        for _ in range(args.rounds):
-            for path in paths:
-                rounds[path].append(load(base, path, args.requests, args.threads, args.max_seconds))
-        results = {path: merge(rs) for path, rs in rounds.items()}
-        load_after = os.getloadavg()[0]
-    finally:
-        if process is not None:
-            stop(process)
-        if not args.keep_database:
-            drop_database(args.server, args.database)
+            load_before = os.getloadavg()[0]
+            results = alternate(endpoints, args.rounds, args.requests, args.threads, args.max_seconds)
+            load_after = os.getloadavg()[0]
 
     print(
-        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}; gunicorn {args.workers} sync workers on 127.0.0.1; "
+        f"\nmachine: {machine()}, {platform.platform()}; gunicorn {args.workers} sync workers on 127.0.0.1; "
         f"{args.threads} client threads in one process; {args.doctors} doctors; "
         f"{args.rounds} rounds x {args.requests} requests per endpoint; "
         f"1-minute load average {load_before:.2f} before, {load_after:.2f} after\n"
@@ -266,7 +112,7 @@ def main() -> None:
     print(f"{'endpoint':<52} {'ok':>6} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for path, r in results.items():
         print(
-            f"{path:<52} {len(r.latencies):>6} {r.errors:>6} {r.rps:>8.1f} "
+            f"{path:<52} {len(r.latencies):>6} {r.error_count:>6} {r.rps:>8.1f} "
             f"{r.percentile(50):>8.2f} {r.percentile(95):>8.2f} {r.percentile(99):>8.2f}"
         )
     health, doctors = results["/healthz"], results["/api/v1/doctors/"]

@@ -14,23 +14,15 @@ Rounds alternate between the endpoints so that drift (other work on the machine)
 import argparse
 import json
 import os
-import platform
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
 
 import psycopg
 import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from harness import ROOT, alternate, database, get, gunicorn, machine, migrate
 
 SEED = """
 import datetime, json, django
@@ -69,22 +61,6 @@ print(json.dumps({"token": str(RefreshToken.for_user(doctor_user).access_token),
 """
 
 
-@dataclass
-class Result:
-    path: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
@@ -97,85 +73,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=60, help="time limit per endpoint per round")
     parser.add_argument("--keep-database", action="store_true")
     return parser.parse_args()
-
-
-def admin_connection(server: str):
-    return psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=10)
-
-
-def recreate_database(server: str, name: str) -> None:
-    with admin_connection(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(server: str, name: str) -> None:
-    with admin_connection(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(base: str, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("gunicorn did not answer /healthz in time")
-
-
-def run(base: str, path: str, headers: dict, count: int, threads: int, max_seconds: float) -> Result:
-    result = Result(path)
-    lock = threading.Lock()
-    remaining = [count]
-    deadline = time.monotonic() + max_seconds
-
-    def worker():
-        session = requests.Session()
-        while time.monotonic() < deadline:
-            with lock:
-                if remaining[0] <= 0:
-                    return
-                remaining[0] -= 1
-            started = time.perf_counter()
-            try:
-                ok = session.get(f"{base}{path}", headers=headers, timeout=10).status_code == 200
-            except requests.RequestException:
-                ok = False
-            elapsed = time.perf_counter() - started
-            with lock:
-                if ok:
-                    result.latencies.append(elapsed)
-                else:
-                    result.errors += 1
-
-    started = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def merge(results: list[Result]) -> Result:
-    merged = Result(results[0].path)
-    for result in results:
-        merged.latencies += result.latencies
-        merged.errors += result.errors
-        merged.seconds += result.seconds
-    return merged
 
 
 def main() -> None:
@@ -194,10 +91,9 @@ def main() -> None:
         "BENCH_ENTRIES": str(args.entries),
         "CONN_MAX_AGE": "60",
     }
-    recreate_database(args.server, args.database)
-    server = None
-    try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=600)
+    options = ["--workers", str(args.workers), "--log-level", "warning"]
+    with database(args.server, args.database, keep=args.keep_database):
+        migrate(env)
         seeded = json.loads(
             subprocess.run(
                 [sys.executable, "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=600
@@ -205,71 +101,39 @@ def main() -> None:
             .stdout.strip()
             .splitlines()[-1]
         )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "medplatform.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        wait_until_up(base, server)
-        profile = f"/api/v1/patients/{seeded['patient']}/health-profile/"
-        auth = {"Authorization": f"Bearer {seeded['token']}"}
-        check = requests.get(f"{base}{profile}", headers=auth, timeout=10)
-        assert check.status_code == 200, check.text[:300]
-        body = check.json()
-        read_entries = sum(len(body[group]) for group in ("allergies", "medications", "conditions", "treatments"))
-        assert read_entries == args.entries, read_entries
-        # warm-up: both workers, both paths
-        run(base, "/healthz", {}, 40, args.threads, 30)
-        run(base, profile, auth, 40, args.threads, 30)
+        with gunicorn(env, options) as base:
+            profile = f"/api/v1/patients/{seeded['patient']}/health-profile/"
+            auth = {"Authorization": f"Bearer {seeded['token']}"}
+            check = requests.get(f"{base}{profile}", headers=auth, timeout=10)
+            assert check.status_code == 200, check.text[:300]
+            body = check.json()
+            read_entries = sum(len(body[group]) for group in ("allergies", "medications", "conditions", "treatments"))
+            assert read_entries == args.entries, read_entries
+            endpoints = {"/healthz": partial(get, f"{base}/healthz"), "doctor read": partial(get, base + profile, auth)}
+            alternate(endpoints, 1, 40, args.threads, 30)  # warm-up: both workers, both paths
+            results = alternate(endpoints, args.rounds, args.requests, args.threads, args.max_seconds)
 
-        results: dict[str, list[Result]] = {"/healthz": [], "doctor read": []}
-        for _ in range(args.rounds):
-            results["/healthz"].append(run(base, "/healthz", {}, args.requests, args.threads, args.max_seconds))
-            results["doctor read"].append(run(base, profile, auth, args.requests, args.threads, args.max_seconds))
+            with psycopg.connect(database_url, connect_timeout=10) as conn:
+                audited = conn.execute(
+                    "SELECT count(*) FROM privacy_auditentry WHERE action = 'health_profile_read'"
+                ).fetchone()[0]
+            reads = 1 + 40 + len(results["doctor read"].latencies)
 
-        with psycopg.connect(database_url, connect_timeout=10) as conn:
-            audited = conn.execute(
-                "SELECT count(*) FROM privacy_auditentry WHERE action = 'health_profile_read'"
-            ).fetchone()[0]
-        reads = 1 + 40 + sum(len(r.latencies) for r in results["doctor read"])
-
-        print(
-            f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-            f"gunicorn {args.workers} sync workers; {args.threads} client threads; {args.rounds} rounds x "
-            f"{args.requests} requests per endpoint; profile of {args.entries} entries shared with the doctor"
-        )
-        print("| endpoint | requests | errors | req/s | p50 ms | p95 ms | max ms |")
-        print("|---|---|---|---|---|---|---|")
-        for name, rounds in results.items():
-            merged = merge(rounds)
             print(
-                f"| {name} | {len(merged.latencies)} | {merged.errors} | {merged.rps:.0f} | "
-                f"{merged.percentile(50):.1f} | {merged.percentile(95):.1f} | {merged.percentile(100):.1f} |"
+                f"\nmachine: {machine()}; gunicorn {args.workers} sync workers; {args.threads} client threads; "
+                f"{args.rounds} rounds x {args.requests} requests per endpoint; "
+                f"profile of {args.entries} entries shared with the doctor"
             )
-        print(f"audit entries for doctor reads: {audited} (successful reads: {reads})")
-        if audited != reads:
-            raise SystemExit("audit entries do not match the successful reads")
-    finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-        if not args.keep_database:
-            drop_database(args.server, args.database)
+            print("| endpoint | requests | errors | req/s | p50 ms | p95 ms | max ms |")
+            print("|---|---|---|---|---|---|---|")
+            for name, result in results.items():
+                print(
+                    f"| {name} | {len(result.latencies)} | {result.error_count} | {result.rps:.0f} | "
+                    f"{result.percentile(50):.1f} | {result.percentile(95):.1f} | {result.percentile(100):.1f} |"
+                )
+            print(f"audit entries for doctor reads: {audited} (successful reads: {reads})")
+            if audited != reads:
+                raise SystemExit("audit entries do not match the successful reads")
 
 
 if __name__ == "__main__":
