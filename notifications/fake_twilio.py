@@ -20,6 +20,7 @@ import queue
 import re
 import secrets
 import threading
+import time
 import urllib.error
 import urllib.request
 from base64 import b64decode
@@ -99,11 +100,18 @@ class FakeTwilio:
         account_sid: str | None = None,
         auth_token: str | None = None,
         auto_callbacks: bool = False,
+        callback_delay: float = 0.0,
+        response_delay: float = 0.0,
         port: int = 0,
     ):
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.auth_token = auth_token or secrets.token_hex(16)
         self.auto_callbacks = auto_callbacks
+        # Seconds between creating a message and posting its callbacks (Twilio's are not instant).
+        self.callback_delay = callback_delay
+        # Seconds between recording a message and answering: widens the window in which a client
+        # that dies has sent a message without learning its SID.
+        self.response_delay = response_delay
         self.port = port
         self.messages: list[FakeMessage] = []
         self.create_requests = 0
@@ -115,6 +123,7 @@ class FakeTwilio:
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._callbacks: queue.Queue = queue.Queue()
+        self._release_callbacks = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -159,6 +168,10 @@ class FakeTwilio:
             return [message.body for message in self.messages]
 
     # -- status callbacks ---------------------------------------------------------------------
+
+    def release_callbacks(self) -> None:
+        """Post every queued callback now, without waiting for its delay."""
+        self._release_callbacks.set()
 
     def signed(self, url: str, params: dict) -> str:
         return RequestValidator(self.auth_token).compute_signature(url, params)
@@ -210,7 +223,8 @@ class FakeTwilio:
             item = self._callbacks.get()
             if item is None:
                 return
-            message = item
+            due, message = item
+            self._release_callbacks.wait(timeout=max(0.0, due - time.monotonic()))
             for status in ("sent", "delivered"):
                 message.status = status
                 self.post_status_callback(message, status)
@@ -228,21 +242,23 @@ class FakeTwilio:
 
     def _create(self, form: dict) -> tuple[int, dict]:
         to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+        bare = to.removeprefix("whatsapp:")
         with self._lock:
             self.create_requests += 1
             self.create_requests_to[to] += 1
-            fault = self._faults.popleft() if self._faults else None
-            if fault is not None:
-                self.faults_answered[fault.status] = self.faults_answered.get(fault.status, 0) + 1
-        if fault is not None and not fault.after_create:
-            return fault.status, _error(fault.status, fault.code)
-        bare = to.removeprefix("whatsapp:")
+        # Numbers that can never receive answer their permanent error first and draw no scripted fault.
         if not to or not body or not from_:
             return 400, _error(400, 21604 if not to else 21602)
         if bare in self.invalid_numbers:
             return 400, _error(400, 21211)
         if bare in self.unsubscribed_numbers:
             return 400, _error(400, 21610)
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else None
+            if fault is not None:
+                self.faults_answered[fault.status] = self.faults_answered.get(fault.status, 0) + 1
+        if fault is not None and not fault.after_create:
+            return fault.status, _error(fault.status, fault.code)
         message = FakeMessage(
             sid="SM" + secrets.token_hex(16),
             to=to,
@@ -254,7 +270,9 @@ class FakeTwilio:
         with self._lock:
             self.messages.append(message)
         if self.auto_callbacks and message.status_callback:
-            self._callbacks.put(message)
+            self._callbacks.put((time.monotonic() + self.callback_delay, message))
+        if self.response_delay:
+            time.sleep(self.response_delay)
         if fault is not None:
             return fault.status, _error(fault.status, fault.code)
         return 201, message.as_json(self.account_sid)
