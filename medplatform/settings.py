@@ -96,8 +96,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "medplatform.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves the admin's and Swagger UI's static files from gunicorn, collected at image build.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,6 +105,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "medplatform.middleware.NoStoreMiddleware",
 ]
+
+if PRODUCTION:
+    # gunicorn serves the admin's and Swagger UI's static files, collected at image build
+    # (the development server serves them itself).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "medplatform.urls"
 WSGI_APPLICATION = "medplatform.wsgi.application"

@@ -195,9 +195,11 @@ def test_the_anonymous_display_hides_the_initials(as_user, api, patient_ayse, do
     grant_review_publication(patient_ayse)
 
     as_user(patient_ayse).post(_url(appointment), {"rating": 5, "display": "anonymous", "publish": True})
-    row = api.get(f"/api/v1/doctors/{doctor_x.id}/reviews/").json()["results"][0]
+    row = api.get(f"/api/v1/doctors/{doctor_x.id}/reviews/", HTTP_ACCEPT_LANGUAGE="en").json()["results"][0]
+    turkish = api.get(f"/api/v1/doctors/{doctor_x.id}/reviews/", HTTP_ACCEPT_LANGUAGE="tr").json()["results"][0]
 
     assert row["display_name"] == "Anonymous"
+    assert turkish["display_name"] == "Anonim"
     assert "patient" not in row and "appointment" not in row
     assert "Ayşe" not in str(row) and "Yılmaz" not in str(row)
 
