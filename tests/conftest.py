@@ -116,3 +116,18 @@ def live_server(live_server, django_db_serialized_rollback):
     """A live server's test flushes the database afterwards; restore what the migrations wrote
     (specialties, consent texts, content types) so the tests after it find them."""
     return live_server
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Run Celery tasks in this process, as the embedded default does, except in the tests marked
+    `services`: those start real worker processes on Redis and prove what the queue adds."""
+    from medplatform.celery import app
+
+    if "services" in request.keywords:
+        yield
+        return
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
