@@ -8,3 +8,8 @@ class AppointmentsConfig(AppConfig):
         from appointments.consent import register_cascades
 
         register_cascades()
+
+        from appointments.selectors import appointment_privacy_summary
+        from privacy.subject_rights import register_summary_provider
+
+        register_summary_provider(appointment_privacy_summary)

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ClinicMembership, Doctor, User
 from appointments import availability
@@ -261,3 +262,28 @@ def future_booked_count(*, patient: User, now: datetime) -> int:
 
 def booking_limit() -> int:
     return settings.BOOKING_MAX_FUTURE_APPOINTMENTS
+
+
+def appointment_privacy_summary(user: User) -> list[dict]:
+    """The appointments part of the privacy summary (registered with privacy.subject_rights):
+    what is kept and which doctors and clinics received it."""
+    appointments = Appointment.objects.filter(patient=user)
+    if not appointments.exists():
+        return []
+    recipients = sorted(
+        {
+            f"{doctor_title} {first} {last}".strip() + f" ({clinic})"
+            for doctor_title, first, last, clinic in appointments.values_list(
+                "doctor__title", "doctor__user__first_name", "doctor__user__last_name", "clinic__name"
+            ).distinct()
+        }
+    )
+    return [
+        {
+            "data": _("Your appointments (%(n)d): time, doctor, clinic, status, visit reason and exam type")
+            % {"n": appointments.count()},
+            "purpose": _("Booking and holding your visits"),
+            "legal_basis": _("KVKK Art. 6: explicit consent (appointment_health_data)"),
+            "recipients": recipients,
+        }
+    ]

@@ -8,3 +8,8 @@ class HealthProfilesConfig(AppConfig):
         from health_profiles.consent import register_cascades
 
         register_cascades()
+
+        from health_profiles.selectors import health_profile_privacy_summary
+        from privacy.subject_rights import register_summary_provider
+
+        register_summary_provider(health_profile_privacy_summary)

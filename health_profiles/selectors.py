@@ -4,6 +4,7 @@ from django.apps import apps
 from django.core.exceptions import FieldError
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from health_profiles.models import CATEGORY_GROUPS, Category, HealthEntry, ShareGrant
@@ -77,3 +78,21 @@ def appointments_of(*, patient: User) -> list:
             return list(appointments)
     except FieldError:
         return []
+
+
+def health_profile_privacy_summary(user: User) -> list[dict]:
+    """The health-profile part of the privacy summary (registered with privacy.subject_rights):
+    how many entries are kept and which doctors may read which categories now."""
+    entries = HealthEntry.objects.filter(patient_id=user.pk).count()
+    shares = list(active_shares().filter(patient_id=user.pk).select_related("doctor__user"))
+    if not entries and not shares:
+        return []
+    return [
+        {
+            "data": _("Your health profile (%(n)d entries): allergies, medications, conditions, treatments")
+            % {"n": entries},
+            "purpose": _("Keeping your health profile and sharing it with the doctors you chose"),
+            "legal_basis": _("KVKK Art. 6: explicit consent (health_profile_storage, health_profile_share)"),
+            "recipients": [f"{share.doctor.name}: {', '.join(share.effective_categories)}" for share in shares],
+        }
+    ]

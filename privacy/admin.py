@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.utils import timezone
 
-from privacy.models import AuditEntry, ConsentEvent, ConsentText
+from privacy.models import AuditEntry, ConsentEvent, ConsentText, DataSubjectRequest
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -43,3 +44,26 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "actor_role", "action", "patient", "request_id"]
     list_filter = ["action", "actor_role"]
     search_fields = ["actor__email", "patient__email", "request_id"]
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(admin.ModelAdmin):
+    """The data-protection officer's queue: answer within 30 days (KVKK Art. 13)."""
+
+    list_display = ["created_at", "subject", "type", "status", "due_date", "answered_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["subject__email"]
+    ordering = ["status", "due_date"]
+    fields = ["subject", "type", "details", "status", "due_date", "created_at", "answered_at"]
+    readonly_fields = ["subject", "type", "details", "due_date", "created_at", "answered_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data and obj.status != DataSubjectRequest.Status.OPEN and not obj.answered_at:
+            obj.answered_at = timezone.now()
+        super().save_model(request, obj, form, change)

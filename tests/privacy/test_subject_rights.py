@@ -82,3 +82,38 @@ def test_erasure_withdraws_consents_strips_the_account_and_kills_its_tokens(api,
     assert api.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}).status_code == 401
     login = api.post("/api/v1/auth/token/", {"email": "ayse@example.test", "password": TEST_PASSWORD})
     assert login.status_code == 401
+
+
+def test_the_summary_names_the_doctors_and_clinics_that_received_data(as_user, patient_ayse, doctor_x, clinic_x):
+    from appointments.demo import create_demo_schedule
+    from tests.appointments.conftest import at, book, grant_booking_consent, working_day
+    from tests.health_profiles.scenario import full_profile, share_with
+
+    create_demo_schedule(doctor_x, clinic_x)
+    grant_booking_consent(patient_ayse)
+    book(patient_ayse, doctor_x, at(working_day(), 10), visit_reason="Migren-SUMMARY")
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x, categories=["allergy"])
+
+    summary = as_user(patient_ayse).get("/api/v1/privacy/summary/", HTTP_ACCEPT_LANGUAGE="en").json()
+
+    recipients = [recipient for item in summary["processing"] for recipient in item["recipients"]]
+    assert any(doctor_x.name in r and clinic_x.name in r for r in recipients)
+    assert f"{doctor_x.name}: allergy" in recipients
+    assert "Migren-SUMMARY" not in str(summary)
+    assert "Penisilin" not in str(summary)
+
+
+def test_the_privacy_officer_answers_a_request_in_the_admin(client, platform_admin, patient_ayse):
+    request = DataSubjectRequest.objects.create(
+        subject=patient_ayse, type="access", due_date=timezone.now().date() + timedelta(days=30)
+    )
+    client.force_login(platform_admin)
+
+    listing = client.get("/admin/privacy/datasubjectrequest/")
+    answer = client.post(f"/admin/privacy/datasubjectrequest/{request.id}/change/", {"status": "answered"})
+
+    request.refresh_from_db()
+    assert listing.status_code == 200
+    assert answer.status_code == 302
+    assert request.status == "answered" and request.answered_at is not None

@@ -195,4 +195,4 @@ class Command(BaseCommand):
         write(f"  API docs:   {base}/api/docs/")
         write(f"  Admin:      {base}/admin/   (log in as {PLATFORM_ADMIN})")
         write(f"  Portal:     {base}/portal/")
-        write(f"  API root:   {base}/api/v1/   (POST /api/v1/auth/token/ with an e-mail and the password above)")
+        write(f"  API:        {base}/api/v1/...   (POST /api/v1/auth/token/ with an e-mail and the password above)")
