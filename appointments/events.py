@@ -29,7 +29,8 @@ def _notification_for(appointment: Appointment, change: AppointmentStatusChange)
 
 
 def appointment_changed(appointment: Appointment, change: AppointmentStatusChange) -> None:
-    """Announce a recorded change: write the patient's notification rows in this transaction."""
+    """Announce a recorded change: write the notification rows in this transaction (the
+    patient's; and the doctor's when the patient cancels, by hand or by withdrawing consent)."""
     from notifications.services import notification_enqueue
 
     notification = _notification_for(appointment, change)
@@ -37,15 +38,19 @@ def appointment_changed(appointment: Appointment, change: AppointmentStatusChang
         return
     kind, event_key = notification
     doctor = appointment.doctor
-    notification_enqueue(
-        recipient=appointment.patient,
-        kind=kind,
-        event_key=event_key,
-        context={
-            "clinic_name": appointment.clinic.name,
-            "doctor_name": f"{doctor.title} {doctor.user.full_name}".strip(),
-            "start": appointment.start.isoformat(),
-            "timezone": appointment.clinic.timezone,
-            "appointment_id": str(appointment.id),
-        },
-    )
+    context = {
+        "clinic_name": appointment.clinic.name,
+        "doctor_name": f"{doctor.title} {doctor.user.full_name}".strip(),
+        "start": appointment.start.isoformat(),
+        "timezone": appointment.clinic.timezone,
+        "appointment_id": str(appointment.id),
+    }
+    notification_enqueue(recipient=appointment.patient, kind=kind, event_key=event_key, context=context)
+    if change.to_status == Appointment.Status.CANCELLED_BY_PATIENT:
+        # The doctor's notice names no patient: the message leaves through a provider.
+        notification_enqueue(
+            recipient=doctor.user,
+            kind="appointment_cancelled_for_doctor",
+            event_key=f"appointment_cancelled_for_doctor:{appointment.id}",
+            context=context,
+        )

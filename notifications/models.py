@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     APPOINTMENT_RESCHEDULED = "appointment_rescheduled", _("Appointment rescheduled")
     APPOINTMENT_CANCELLED_BY_CLINIC = "appointment_cancelled_by_clinic", _("Appointment cancelled by the clinic")
     APPOINTMENT_CANCELLED_BY_PATIENT = "appointment_cancelled_by_patient", _("Appointment cancelled by you")
+    APPOINTMENT_CANCELLED_FOR_DOCTOR = "appointment_cancelled_for_doctor", _("A patient cancelled an appointment")
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
     REVIEW_INVITATION = "review_invitation", _("Review invitation")
     MARKETING = "marketing", _("Marketing")

@@ -67,12 +67,40 @@ def test_a_clinic_cancellation_sends_the_patient_one_notice(
     assert "iptal etti" in message.body and "Doktor hasta" not in message.body
 
 
-def test_a_patient_cancellation_sends_a_confirmation(fake_twilio, ayse, doctor):
+def test_a_patient_cancellation_sends_a_confirmation_and_tells_the_doctor_without_naming_the_patient(
+    fake_twilio, ayse, doctor, django_capture_on_commit_callbacks
+):
     appointment = book(ayse, doctor, at(working_day(), 10))
 
-    appointment_cancel(appointment=appointment, actor=ayse)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(appointment=appointment, actor=ayse)
 
-    assert kinds() == [Kind.APPOINTMENT_BOOKED, Kind.APPOINTMENT_CANCELLED_BY_PATIENT]
+    assert Notification.objects.filter(recipient=ayse).count() == 2  # booked, cancelled (sms; e-mail is off)
+    assert set(kinds()) == {
+        Kind.APPOINTMENT_BOOKED,
+        Kind.APPOINTMENT_CANCELLED_BY_PATIENT,
+        Kind.APPOINTMENT_CANCELLED_FOR_DOCTOR,
+    }
+    assert {n.recipient for n in Notification.objects.filter(kind=Kind.APPOINTMENT_CANCELLED_FOR_DOCTOR)} == {
+        doctor.user
+    }
+    [to_doctor] = [m for m in fake_twilio.messages if m.to == str(doctor.user.phone)]
+    assert "Klinik X" in to_doctor.body
+    assert ayse.first_name not in to_doctor.body and ayse.last_name not in to_doctor.body
+
+
+def test_withdrawing_the_booking_consent_tells_the_doctor_of_each_cancelled_visit(fake_twilio, ayse, doctor):
+    from privacy.models import Purpose
+    from privacy.services import consent_active_grants, consent_withdraw
+
+    book(ayse, doctor, at(working_day(), 10))
+    book(ayse, doctor, at(working_day(days_ahead=14), 11))
+    grant = consent_active_grants(subject=ayse, purpose=Purpose.APPOINTMENT_HEALTH_DATA).get()
+
+    consent_withdraw(subject=ayse, grant_id=grant.id)
+
+    notices = Notification.objects.filter(kind=Kind.APPOINTMENT_CANCELLED_FOR_DOCTOR, recipient=doctor.user)
+    assert notices.values("appointment_id").distinct().count() == 2
 
 
 def test_each_reschedule_sends_a_notice(fake_twilio, ayse, doctor):
