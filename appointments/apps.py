@@ -13,3 +13,7 @@ class AppointmentsConfig(AppConfig):
         from privacy.subject_rights import register_summary_provider
 
         register_summary_provider(appointment_privacy_summary)
+
+        from appointments.retention import register_rules as register_retention_rules
+
+        register_retention_rules()

@@ -13,3 +13,7 @@ class HealthProfilesConfig(AppConfig):
         from privacy.subject_rights import register_summary_provider
 
         register_summary_provider(health_profile_privacy_summary)
+
+        from health_profiles.retention import register_rules as register_retention_rules
+
+        register_retention_rules()

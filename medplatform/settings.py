@@ -326,3 +326,23 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # --- end notifications ---
+
+# --- retention ---
+# Periodic destruction (privacy/retention.py): each app registers its retention rules; beat runs
+# them daily (the erasure regulation allows at most 6 months between runs) and logs each run.
+from celery.schedules import crontab  # noqa: E402
+
+NOTIFICATION_RETENTION_DAYS = int(os.environ.get("NOTIFICATION_RETENTION_DAYS", "180"))
+PRIVACY_REQUEST_RETENTION_DAYS = int(os.environ.get("PRIVACY_REQUEST_RETENTION_DAYS", "1095"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "privacy-run-destruction": {
+            "task": "privacy.tasks.run_destruction",
+            "schedule": crontab(
+                hour=int(os.environ.get("RETENTION_DESTRUCTION_HOUR_UTC", "2")),
+                minute=int(os.environ.get("RETENTION_DESTRUCTION_MINUTE", "30")),
+            ),
+        },
+    }
+)
+# --- end retention ---

@@ -8,3 +8,7 @@ class NotificationsConfig(AppConfig):
         from notifications.consent import register_cascades
 
         register_cascades()
+
+        from notifications.retention import register_rules as register_retention_rules
+
+        register_retention_rules()

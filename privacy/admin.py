@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from privacy.models import AuditEntry, ConsentEvent, ConsentText, DataSubjectRequest
+from privacy.models import AuditEntry, ConsentEvent, ConsentText, DataSubjectRequest, DestructionRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,3 +67,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         if "status" in form.changed_data and obj.status != DataSubjectRequest.Status.OPEN and not obj.answered_at:
             obj.answered_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(DestructionRun)
+class DestructionRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "as_of", "counts", "errors"]

@@ -174,3 +174,23 @@ class DataSubjectRequest(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.type} request due {self.due_date}"
+
+
+class DestructionRun(AppendOnlyModel):
+    """One periodic destruction run (KVKK erasure regulation: at most 6 months apart; we run daily).
+
+    `counts` and `errors` are keyed by retention rule name; errors hold the exception class name
+    only, never a message or a value. `as_of` is the time the rules measured retention against.
+    """
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    as_of = models.DateTimeField()
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"destruction run {self.started_at:%Y-%m-%d %H:%M}"

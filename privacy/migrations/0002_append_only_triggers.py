@@ -2,45 +2,17 @@
 
 from django.db import migrations
 
-TABLES = ["privacy_consentevent", "privacy_auditentry"]
+from privacy.append_only import create_append_only_triggers, drop_append_only_triggers
 
-POSTGRES_FUNCTION = """
-CREATE OR REPLACE FUNCTION privacy_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% rows are append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
-END;
-$$ LANGUAGE plpgsql;
-"""
+TABLES = ["privacy_consentevent", "privacy_auditentry"]
 
 
 def create_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FUNCTION, params=None)
-        for table in TABLES:
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION privacy_refuse_change()"
-            )
-    elif vendor == "sqlite":
-        for table in TABLES:
-            for operation in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END"
-                )
+    create_append_only_triggers(schema_editor, TABLES)
 
 
 def drop_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        for table in TABLES:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        schema_editor.execute("DROP FUNCTION IF EXISTS privacy_refuse_change()")
-    elif vendor == "sqlite":
-        for table in TABLES:
-            for operation in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
+    drop_append_only_triggers(schema_editor, TABLES, drop_function=True)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,41 @@
+"""The database triggers that refuse UPDATE and DELETE on append-only tables (PostgreSQL and
+SQLite). Used by the privacy migrations that install them; keep the SQL here, in one place."""
+
+POSTGRES_FUNCTION = """
+CREATE OR REPLACE FUNCTION privacy_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% rows are append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def create_append_only_triggers(schema_editor, tables: list[str]) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(POSTGRES_FUNCTION, params=None)
+        for table in tables:
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION privacy_refuse_change()"
+            )
+    elif vendor == "sqlite":
+        for table in tables:
+            for operation in ("UPDATE", "DELETE"):
+                schema_editor.execute(
+                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END"
+                )
+
+
+def drop_append_only_triggers(schema_editor, tables: list[str], *, drop_function: bool = False) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        for table in tables:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        if drop_function:
+            schema_editor.execute("DROP FUNCTION IF EXISTS privacy_refuse_change()")
+    elif vendor == "sqlite":
+        for table in tables:
+            for operation in ("update", "delete"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
