@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -330,8 +331,6 @@ CELERY_BEAT_SCHEDULE.update(
 # --- retention ---
 # Periodic destruction (privacy/retention.py): each app registers its retention rules; beat runs
 # them daily (the erasure regulation allows at most 6 months between runs) and logs each run.
-from celery.schedules import crontab  # noqa: E402
-
 NOTIFICATION_RETENTION_DAYS = int(os.environ.get("NOTIFICATION_RETENTION_DAYS", "180"))
 PRIVACY_REQUEST_RETENTION_DAYS = int(os.environ.get("PRIVACY_REQUEST_RETENTION_DAYS", "1095"))
 CELERY_BEAT_SCHEDULE.update(
