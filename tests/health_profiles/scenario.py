@@ -54,3 +54,22 @@ def full_profile(patient: User) -> dict[str, HealthEntry]:
     """Storage consent plus one entry per category."""
     grant_storage(patient)
     return {category: add_entry(patient, category) for category in ENTRY_VALUES}
+
+
+def appointment_row(patient: User, doctor: Doctor, clinic, *, days_ahead: int, visit_reason: str, exam_type: str):
+    """A booked appointment written straight to the table (set-up for export and dump tests; the
+    booking rules themselves are tested in tests/appointments)."""
+    from django.utils import timezone
+
+    from appointments.models import Appointment
+
+    start = timezone.now() + datetime.timedelta(days=days_ahead)
+    return Appointment.objects.create(
+        patient=patient,
+        doctor=doctor,
+        clinic=clinic,
+        start=start,
+        end=start + datetime.timedelta(minutes=30),
+        visit_reason=visit_reason,
+        exam_type=exam_type,
+    )
