@@ -1,7 +1,5 @@
 """Scoped reads of health entries and share grants."""
 
-from django.apps import apps
-from django.core.exceptions import FieldError
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,23 +59,10 @@ def shared_entries(*, share: ShareGrant) -> QuerySet[HealthEntry]:
 
 
 def appointments_of(*, patient: User) -> list:
-    """The patient's appointments for the export, read-only; [] while the appointments app has none.
+    """The patient's appointments for the export, through the appointments app's own scoping."""
+    from appointments.selectors import appointment_list
 
-    The appointments app is built alongside this one, so it is read through the app registry and
-    only the fields it has are used.
-    """
-    try:
-        appointment_model = apps.get_model("appointments", "Appointment")
-    except LookupError:
-        return []
-    try:
-        appointments = appointment_model.objects.filter(patient_id=patient.pk)
-        try:
-            return list(appointments.select_related("doctor__user", "clinic").order_by("start"))
-        except FieldError:
-            return list(appointments)
-    except FieldError:
-        return []
+    return list(appointment_list(viewer=patient))
 
 
 def health_profile_privacy_summary(user: User) -> list[dict]:

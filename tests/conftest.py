@@ -30,6 +30,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _views_imported_before_any_frozen_clock():
+    """Import every view (and DRF's throttling, whose `timer = time.time` is read at import) now:
+    imported first inside a freezegun block, it would keep freezegun's clock for good."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+
+
 @pytest.fixture(autouse=True)
 def _require_postgres(request):
     if ("postgres" in request.keywords or "services" in request.keywords) and REQUIRE_SERVICES:
