@@ -4,6 +4,9 @@ Pure functions: no database, no clock (the caller passes `now`). Working hours a
 wall-clock times in the clinic's zone; a day's shift is turned into two instants with zoneinfo
 and cut into slots of equal *real* length, so a shift on a DST-change day is an hour shorter or
 longer and no two slots overlap. Results are aware datetimes in UTC.
+
+Inside, instants are integer microseconds since the Unix epoch: exact like datetimes, but
+adding and comparing them costs a fraction as much, and search runs this for every candidate.
 """
 
 import bisect
@@ -48,6 +51,20 @@ class Slot:
     visit_types: tuple[str, ...] = field(compare=False, default=("in_person",))
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+MINUTE = 60_000_000  # microseconds
+
+
+def micros(moment: datetime) -> int:
+    """An aware datetime as integer microseconds since the Unix epoch (exact)."""
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
 @lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
@@ -61,16 +78,38 @@ def instant(day: date, wall: time, tz: str) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone(tz)).astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
+def instant_micros(day: date, wall: time, tz: str) -> int:
+    """`instant` in epoch microseconds. Cached: it depends on its arguments only, and search asks
+    the same few (day, time, zone) for every candidate doctor."""
+    return micros(instant(day, wall, tz))
+
+
 class Busy:
     """Sorted, possibly overlapping [start, end) intervals with a fast overlap test."""
 
     def __init__(self, intervals: Iterable[tuple[datetime, datetime]]):
-        self._intervals = sorted(intervals)
-        self._starts = [start for start, _ in self._intervals]
+        self._set(sorted((micros(start), micros(end)) for start, end in intervals))
+
+    @classmethod
+    def of_micros(cls, intervals: Iterable[tuple[int, int]]) -> "Busy":
+        """The same from (start, end) in epoch microseconds, as the database can give them."""
+        busy = cls.__new__(cls)
+        busy._set(sorted(intervals))
+        return busy
+
+    def _set(self, intervals: list[tuple[int, int]]) -> None:
+        self._intervals = intervals
+        self._starts = [start for start, _ in intervals]
         # Longest interval bounds how far back an overlapping one can start.
-        self._longest = max((end - start for start, end in self._intervals), default=timedelta(0))
+        self._longest = max((end - start for start, end in intervals), default=0)
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.overlaps_micros(micros(start), micros(end))
+
+    def overlaps_micros(self, start: int, end: int) -> bool:
+        if not self._intervals:
+            return False
         hi = bisect.bisect_left(self._starts, end)
         lo = bisect.bisect_left(self._starts, start - self._longest)
         return any(self._intervals[i][1] > start for i in range(lo, hi))
@@ -83,30 +122,48 @@ def _days(first: date, last: date) -> Iterator[date]:
         day += timedelta(days=1)
 
 
-def day_slots(day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime) -> list[Slot]:
-    """Free slots of one local day (each shift in its own clinic's zone), in time order."""
-    free = []
+def _free_intervals(
+    day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime
+) -> Iterator[tuple[int, int, Shift]]:
+    """Free slots of one local day as (start, end, shift) in epoch microseconds, shift by shift
+    and lazily, so that a caller asking whether there is one stops at the first."""
     weekday = day.weekday()
+    now_us = micros(now)
     for shift in shifts:
         if shift.weekday != weekday:
             continue
         tz = shift.timezone
-        step = timedelta(minutes=shift.slot_minutes)
-        shift_end = instant(day, shift.end_time, tz)
-        not_before, not_after = now + shift.min_notice, now + shift.horizon
-        breaks = Busy(
-            (instant(day, pause.start_time, tz), instant(day, pause.end_time, tz))
+        step = shift.slot_minutes * MINUTE
+        shift_end = instant_micros(day, shift.end_time, tz)
+        not_before, not_after = now_us + shift.min_notice // MICROSECOND, now_us + shift.horizon // MICROSECOND
+        breaks = Busy.of_micros(
+            (instant_micros(day, pause.start_time, tz), instant_micros(day, pause.end_time, tz))
             for pause in pauses
             if pause.weekday == weekday and pause.clinic_id == shift.clinic_id
         )
-        start = instant(day, shift.start_time, tz)
+        start = instant_micros(day, shift.start_time, tz)
         while start + step <= shift_end:
             end = start + step
-            if not_before <= start <= not_after and not breaks.overlaps(start, end) and not busy.overlaps(start, end):
-                free.append(Slot(start, end, shift.clinic_id, tz, shift.visit_types))
+            if (
+                not_before <= start <= not_after
+                and not breaks.overlaps_micros(start, end)
+                and not busy.overlaps_micros(start, end)
+            ):
+                yield start, end, shift
             start = end
-    free.sort()
-    return free
+
+
+def day_slots(day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime) -> list[Slot]:
+    """Free slots of one local day (each shift in its own clinic's zone), in time order."""
+    return sorted(
+        Slot(from_micros(start), from_micros(end), shift.clinic_id, shift.timezone, shift.visit_types)
+        for start, end, shift in _free_intervals(day, shifts=shifts, pauses=pauses, busy=busy, now=now)
+    )
+
+
+def has_free_slot(day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime) -> bool:
+    """Whether `day_slots` would find any, without building them."""
+    return next(_free_intervals(day, shifts=shifts, pauses=pauses, busy=busy, now=now), None) is not None
 
 
 def free_slots(
