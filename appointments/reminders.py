@@ -1,6 +1,6 @@
 """Which appointments are due a reminder: the selection half of the reminder beat task.
 
-`notifications.tasks.send_due_reminders` calls `reminders_due(now=..., leads=...)` every minute and
+`appointments.tasks.send_due_reminders` calls `reminders_due(now=..., leads=...)` every minute and
 passes the result to `notifications.services.reminders_create_due`, which writes the outbox rows
 idempotently. Only booked appointments are selected, so a cancelled one never gets a reminder;
 `booked_at` is the time of the booking or of the last reschedule.

@@ -321,7 +321,7 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": NOTIFICATIONS_SWEEP_INTERVAL_SECONDS,
         },
         "notifications-send-due-reminders": {
-            "task": "notifications.tasks.send_due_reminders",
+            "task": "appointments.tasks.send_due_reminders",
             "schedule": float(os.environ.get("NOTIFICATIONS_REMINDER_INTERVAL_SECONDS", "60")),
         },
     }

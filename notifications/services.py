@@ -13,7 +13,7 @@ refused, so a visit reason can never reach a message.
     reminders_create_due(*, now, due: Iterable[ReminderDue]) -> list[Notification]
 
 Creates the reminder rows whose time has come; the selection over appointments lives in
-appointments/reminders.py and the beat task `notifications.tasks.send_due_reminders` joins the two.
+appointments/reminders.py and the beat task `appointments.tasks.send_due_reminders` joins the two.
 """
 
 import logging

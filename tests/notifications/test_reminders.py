@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import transaction
+from freezegun import freeze_time
 
 from notifications.models import Kind, Notification
 from notifications.services import ReminderDue, preferences_update, reminders_create_due
@@ -92,11 +92,22 @@ def test_when_beat_was_down_only_the_nearest_due_lead_is_sent(patient):
     assert reminder_leads() == ["120"]
 
 
-def test_the_beat_task_runs_without_the_appointments_selection(patient):
-    from notifications.tasks import send_due_reminders
+def test_the_beat_task_writes_the_due_reminders_of_booked_appointments(patient, doctor_x, clinic_x):
+    from appointments.demo import create_demo_schedule
+    from appointments.tasks import send_due_reminders
+    from tests.appointments.conftest import at, book, grant_booking_consent, working_day
 
-    with transaction.atomic():
-        assert send_due_reminders() >= 0
+    create_demo_schedule(doctor_x, clinic_x)
+    grant_booking_consent(patient)
+    appointment = book(patient, doctor_x, at(working_day(), 10))
+
+    with freeze_time(appointment.start - timedelta(hours=23)):
+        written = send_due_reminders()
+        again = send_due_reminders()
+
+    assert written >= 1
+    assert again == 0
+    assert Notification.objects.filter(kind=Kind.APPOINTMENT_REMINDER, appointment_id=appointment.id).exists()
 
 
 def test_a_beat_run_over_reminders_already_written_costs_one_query(patient, django_assert_num_queries):

@@ -1,0 +1,19 @@
+"""Celery tasks of the appointments app: arguments are ids or nothing, services do the work."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from appointments.reminders import reminders_due
+from notifications.services import reminders_create_due
+
+
+@shared_task(name="appointments.tasks.send_due_reminders", acks_late=True)
+def send_due_reminders() -> int:
+    """Beat task: select appointments whose reminder time has come and write their outbox rows
+    (appointments tells notifications; notifications never reads appointments)."""
+    now = timezone.now()
+    leads = [timedelta(minutes=minutes) for minutes in settings.NOTIFICATIONS_REMINDER_LEADS_MINUTES]
+    return len(reminders_create_due(now=now, due=reminders_due(now=now, leads=leads)))
