@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+from appointments.demo import create_demo_schedule
 
 DEMO_PASSWORD = "demo-only-Password-1"  # noqa: S105  (printed on purpose: demo database only)
 
@@ -112,15 +113,6 @@ def _demo_password_hash() -> str:
     return make_password(DEMO_PASSWORD)
 
 
-def _create_demo_schedule():
-    """appointments.demo.create_demo_schedule(doctor, clinic) when the appointments app has it."""
-    try:
-        from appointments.demo import create_demo_schedule
-    except ImportError:
-        return None
-    return create_demo_schedule
-
-
 class Command(BaseCommand):
     help = "Load idempotent demo data (clinics, doctors, staff, patients) with a demo-only password."
 
@@ -153,7 +145,6 @@ class Command(BaseCommand):
             ClinicMembership.objects.update_or_create(user=user, clinic=first_clinic, defaults={"role": role})
             rows.append((label, email, first_clinic.name))
 
-        create_demo_schedule = _create_demo_schedule()
         schedules = 0
         for number, demo in enumerate(DOCTORS, start=1):
             user = _user(
@@ -171,10 +162,9 @@ class Command(BaseCommand):
             )
             doctor.clinics.set([clinics[key] for key in demo.clinics])
             rows.append(("doctor", demo.email, f"{doctor.name}, {demo.specialty}"))
-            if create_demo_schedule is not None:
-                for key in demo.clinics:
-                    create_demo_schedule(doctor, clinics[key])
-                    schedules += 1
+            for key in demo.clinics:
+                create_demo_schedule(doctor, clinics[key])
+                schedules += 1
 
         for email, first, last, phone in PATIENTS:
             _user(email, first, last, User.Role.PATIENT, phone=phone)
@@ -185,8 +175,7 @@ class Command(BaseCommand):
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         write = self.stdout.write
         write(self.style.SUCCESS("Demo data is ready (demo database only)."))
-        if schedules:
-            write(f"Working hours loaded for {schedules} doctor/clinic pairs.")
+        write(f"Working hours loaded for {schedules} doctor/clinic pairs.")
         write(f"\nEvery demo account's password: {DEMO_PASSWORD}\n")
         width = max(len(email) for _, email, _ in rows)
         for role, email, note in rows:
