@@ -6,20 +6,13 @@ Share grants are shown read-only: who may read whose profile, until when, never 
 from django.contrib import admin
 
 from health_profiles.models import ShareGrant
+from medplatform.admin_readonly import ReadOnlyModelAdmin
 
 
 @admin.register(ShareGrant)
-class ShareGrantAdmin(admin.ModelAdmin):
+class ShareGrantAdmin(ReadOnlyModelAdmin):
+    """Shares end by withdrawing the consent, which also records the withdrawal event."""
+
     list_display = ["id", "patient", "doctor", "categories", "expires_at", "created_at"]
     list_select_related = ["patient", "doctor__user"]
     readonly_fields = ["id", "patient", "doctor", "categories", "expires_at", "consent", "created_at", "updated_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Shares end by withdrawing the consent, which also records the withdrawal event.
-        return False

@@ -7,33 +7,20 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from medplatform.admin_readonly import ReadOnlyTabularInline
 from reviews import selectors, services
 from reviews.models import MODERATION_REASON_MAX_LENGTH, Review, ReviewModeration, ReviewReport
 
 EXCERPT_LENGTH = 80
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReviewReportInline(ReadOnlyInline):
+class ReviewReportInline(ReadOnlyTabularInline):
     model = ReviewReport
     fields = ["created_at", "reporter", "reason", "resolved_at"]
     readonly_fields = fields
 
 
-class ReviewModerationInline(ReadOnlyInline):
+class ReviewModerationInline(ReadOnlyTabularInline):
     model = ReviewModeration
     fields = ["at", "action", "reason", "moderator"]
     readonly_fields = fields
