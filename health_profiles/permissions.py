@@ -5,11 +5,6 @@ from health_profiles.models import ShareGrant
 from health_profiles.selectors import share_active_for
 
 
-def can_manage_health_profile(user: User) -> bool:
-    """Only the patient writes, lists, exports and deletes their own entries."""
-    return bool(user.is_authenticated and user.is_patient)
-
-
 def can_read_health_profile(user: User, patient_id) -> ShareGrant | None:
     """The active share that lets this doctor read the patient's profile, or None.
 

@@ -4,13 +4,6 @@ from accounts.models import User
 from reviews.models import Review
 
 
-def can_see_review(user: User, review: Review) -> bool:
-    """Public reviews are for everyone; private and hidden ones for their author only."""
-    if review.is_published and not review.is_hidden:
-        return True
-    return bool(user.is_authenticated and review.patient_id == user.pk)
-
-
 def can_reply_to_review(user: User, review: Review) -> bool:
     """Only the reviewed doctor, and only on a review the public can see."""
     return bool(

@@ -20,13 +20,6 @@ def review_list_for_patient(*, patient: User) -> QuerySet[Review]:
     return Review.objects.filter(patient=patient).select_related("patient", "reply", "doctor__user")
 
 
-def review_repliable_by(*, user: User) -> QuerySet[Review]:
-    """Public reviews of the doctor this user is; nothing for anyone else."""
-    if not user.is_authenticated or not user.is_doctor:
-        return Review.objects.none()
-    return review_public_list().filter(doctor__user=user)
-
-
 def review_moderation_queue() -> QuerySet[Review]:
     """Every review with its open and total report counts, reported ones first (for the admin)."""
     return Review.objects.select_related("doctor__user", "patient").annotate(
