@@ -9,6 +9,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -118,6 +119,14 @@ def staff_y(clinic_y):
 @pytest.fixture
 def platform_admin(db):
     return UserFactory(email="root@example.test", role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(platform_admin):
+    """The Django admin as a superuser sees it: every permission, so only the admin's own rules refuse."""
+    client = Client()
+    client.force_login(platform_admin)
+    return client
 
 
 @pytest.fixture

@@ -4,19 +4,11 @@ and appointments are listed and shown there, never added, changed or deleted."""
 from datetime import time, timedelta
 
 import pytest
-from django.test import Client
 
 from appointments.models import Appointment, Break, TimeOff, WorkingHours
 from tests.appointments.conftest import at
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 @pytest.fixture

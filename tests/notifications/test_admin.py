@@ -1,20 +1,12 @@
 """The outbox and a person's channel switches are shown in the admin, never edited there."""
 
 import pytest
-from django.test import Client
 
 from notifications.models import Kind, Notification, NotificationPreference
 from notifications.services import notification_enqueue, preferences_update
 from tests.notifications.conftest import booking_context
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def test_the_admin_does_not_switch_a_persons_channels(superuser_client, patient_ayse):
