@@ -5,15 +5,7 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self):
-        from appointments.consent import register_cascades
+        from appointments.privacy_hooks import CONTRACT
+        from privacy.contract import register
 
-        register_cascades()
-
-        from appointments.selectors import appointment_privacy_summary
-        from privacy.subject_rights import register_summary_provider
-
-        register_summary_provider(appointment_privacy_summary)
-
-        from appointments.retention import register_rules as register_retention_rules
-
-        register_retention_rules()
+        register(CONTRACT)

@@ -9,7 +9,3 @@ def expired_idempotency_records(now, *, dry_run: bool = False) -> int:
     """A record older than the replay window (24 h) can no longer answer a retry."""
     expired = IdempotencyRecord.objects.filter(created_at__lt=now - IDEMPOTENCY_WINDOW)
     return retention.delete_and_count(expired, dry_run=dry_run)
-
-
-def register_rules() -> None:
-    retention.register("appointments.idempotency_records", expired_idempotency_records)

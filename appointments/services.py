@@ -8,7 +8,7 @@ for the race the check cannot see.
 import logging
 import secrets
 import time as time_module
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from appointments import events, permissions, selectors
 from appointments.availability import zone
 from appointments.errors import BookingLimitReached, InvalidTransition, SlotUnavailable, TooLateToCancel
 from appointments.models import (
+    IDEMPOTENCY_WINDOW,
     Appointment,
     AppointmentStatusChange,
     Break,
@@ -32,12 +33,12 @@ from appointments.models import (
 )
 from medplatform.errors import NotFound, PermissionDenied, ValidationFailed
 from privacy.context import SYSTEM, ActContext
+from privacy.guard import consent_hold
 from privacy.models import Purpose
-from privacy.services import audit_record, consent_require
+from privacy.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # PostgreSQL may end one of two conflicting inserts into an exclusion constraint with a deadlock
 # or serialization failure instead of the constraint error; such a transaction is retried.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
@@ -311,13 +312,15 @@ def appointment_book(
     exam_type: str = "",
     visit_type: str = VisitType.IN_PERSON,
     idempotency_key: str | None = None,
-    request_hash: str = "",
+    request_hashes: Sequence[str] = (),
     context: ActContext = SYSTEM,
 ) -> tuple[Appointment, bool]:
     """Book a free slot for a patient with the booking consent. Returns (appointment, replayed).
 
     With an idempotency key, a retry of the same request within 24 hours returns the first
-    booking (replayed=True) and books nothing new; the same key with another body is refused."""
+    booking (replayed=True) and books nothing new; the same key with another body is refused.
+    `request_hashes` are the body's keyed hashes under every configured key, current first
+    (`keyed_hashes`): the first is stored, any of them matches a stored one."""
     if not patient.is_patient:
         raise PermissionDenied()
     if timezone.is_naive(start):
@@ -325,12 +328,13 @@ def appointment_book(
 
     def work():
         with transaction.atomic():
+            # The consent first, then the patient: the same order as a withdrawal or an erasure.
+            consent_hold(subject=patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
             _hold_patient(patient)
             if idempotency_key:
-                replay = _idempotent_replay(patient, idempotency_key, request_hash)
+                replay = _idempotent_replay(patient, idempotency_key, request_hashes)
                 if replay is not None:
                     return replay, True
-            consent_require(subject=patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
             if not doctor.is_active:
                 raise SlotUnavailable()
             now = timezone.now()
@@ -363,7 +367,10 @@ def appointment_book(
             _record_change(appointment, from_status="", actor=patient)
             if idempotency_key:
                 IdempotencyRecord.objects.create(
-                    user=patient, key=idempotency_key, request_hash=request_hash, appointment=appointment
+                    user=patient,
+                    key=idempotency_key,
+                    request_hash=request_hashes[0] if request_hashes else "",
+                    appointment=appointment,
                 )
             audit_record(
                 actor=patient,
@@ -377,14 +384,14 @@ def appointment_book(
     return _retrying(work)
 
 
-def _idempotent_replay(user: User, key: str, request_hash: str) -> Appointment | None:
+def _idempotent_replay(user: User, key: str, request_hashes: Sequence[str]) -> Appointment | None:
     record = IdempotencyRecord.objects.filter(user=user, key=key).select_related("appointment").first()
     if record is None:
         return None
     if record.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
         record.delete()
         return None
-    if record.request_hash != request_hash:
+    if record.request_hash not in (request_hashes or ("",)):
         raise ValidationFailed(fields={"Idempotency-Key": [_("This key was already used with a different request.")]})
     return record.appointment
 
@@ -435,9 +442,12 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
         raise PermissionDenied()
     if timezone.is_naive(start):
         raise ValidationFailed(fields={"start": [_("Give the time with its UTC offset.")]})
+    if appointment.status != Appointment.Status.BOOKED:
+        raise InvalidTransition()  # checked again under the lock; an ended visit needs no consent to refuse
 
     def work():
         with transaction.atomic():
+            consent_hold(subject=appointment.patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
             _hold_patient(appointment.patient)
             current = _locked(appointment)
             if current.status != Appointment.Status.BOOKED:
@@ -516,7 +526,10 @@ def appointment_update_details(
     _check_visible(actor, appointment)
     if appointment.patient_id != actor.id:
         raise PermissionDenied()
+    if appointment.status != Appointment.Status.BOOKED:
+        raise InvalidTransition()  # checked again under the lock
     with transaction.atomic():
+        consent_hold(subject=actor, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
         appointment = _locked(appointment)
         if appointment.status != Appointment.Status.BOOKED or timezone.now() >= appointment.start:
             raise InvalidTransition()

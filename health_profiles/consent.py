@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 from health_profiles.models import Category, HealthEntry, ShareGrant
 from medplatform.errors import ConsentRequired, ValidationFailed
 from medplatform.middleware import current_request_id
-from privacy import cascades
 from privacy.context import ActContext
+from privacy.guard import consent_hold
 from privacy.models import ConsentEvent, Purpose
-from privacy.services import consent_active_grants, consent_is_active, consent_withdraw
+from privacy.services import consent_active_grants, consent_withdraw
 
 
 def share_granted(grant: ConsentEvent) -> None:
@@ -21,13 +21,21 @@ def share_granted(grant: ConsentEvent) -> None:
     A share needs an active storage consent: sharing is a use of stored data, and withdrawing
     storage ends every share, so a share without storage would be a grant nothing backs.
     """
+    if not grant.categories:
+        # Explicit consent is specific (KVKK Art. 6): no category chosen is not "everything".
+        raise ValidationFailed(fields={"categories": [_("Choose at least one category to share.")]})
     unknown = [category for category in grant.categories if category not in Category.values]
     if unknown:
         raise ValidationFailed(fields={"categories": [_("Unknown category.")]})
     if grant.doctor is None or not grant.doctor.is_active:
         raise ValidationFailed(fields={"doctor": [_("Choose an active doctor.")]})
-    if not consent_is_active(subject=grant.subject, purpose=Purpose.HEALTH_PROFILE_STORAGE):
-        raise ConsentRequired(_("Give the health-profile storage consent before sharing your profile."))
+    try:
+        consent_hold(subject=grant.subject, purpose=Purpose.HEALTH_PROFILE_STORAGE)
+    except ConsentRequired as exc:
+        raise ConsentRequired(
+            _("Give the health-profile storage consent before sharing your profile."),
+            purpose=Purpose.HEALTH_PROFILE_STORAGE,
+        ) from exc
     ShareGrant.objects.create(
         patient=grant.subject,
         doctor=grant.doctor,
@@ -75,8 +83,3 @@ def storage_withdrawn(grant: ConsentEvent) -> dict:
         "share_grants_deleted": shares_before,
         "share_consents_withdrawn": share_consents_withdrawn,
     }
-
-
-def register_cascades() -> None:
-    cascades.register(Purpose.HEALTH_PROFILE_STORAGE, on_withdraw=storage_withdrawn)
-    cascades.register(Purpose.HEALTH_PROFILE_SHARE, on_withdraw=share_withdrawn, on_grant=share_granted)

@@ -9,7 +9,3 @@ def expired_share_grants(now, *, dry_run: bool = False) -> int:
     # Same boundary as the read selectors: a grant is active only while expires_at > now.
     expired = ShareGrant.objects.filter(expires_at__lte=now)
     return retention.delete_and_count(expired, dry_run=dry_run)
-
-
-def register_rules() -> None:
-    retention.register("health_profiles.expired_share_grants", expired_share_grants)

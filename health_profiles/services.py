@@ -9,13 +9,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from health_profiles import export, fhir, selectors
+from health_profiles import fhir, selectors
 from health_profiles.models import CATEGORY_FIELDS, SPECIFIC_FIELDS, Category, HealthEntry, Severity, ShareGrant
 from health_profiles.permissions import can_read_health_profile
 from medplatform.errors import NotFound, ValidationFailed
 from privacy.context import SYSTEM, ActContext
+from privacy.guard import consent_hold
 from privacy.models import Purpose
-from privacy.services import audit_record, consent_require
+from privacy.services import audit_record
+from privacy.subject_rights import export_document
 
 EDITABLE_FIELDS = ("name", "details", *SPECIFIC_FIELDS)
 
@@ -62,24 +64,30 @@ def entry_validate(*, category: str, values: dict) -> dict:
 
 def entry_create(*, patient: User, category: str, values: dict) -> HealthEntry:
     """Store a new entry; refused with consent_required without an active storage consent."""
-    consent_require(subject=patient, purpose=Purpose.HEALTH_PROFILE_STORAGE)
     cleaned = entry_validate(category=category, values=values)
-    return HealthEntry.objects.create(patient=patient, category=category, **cleaned)
+    with transaction.atomic():
+        consent_hold(subject=patient, purpose=Purpose.HEALTH_PROFILE_STORAGE)
+        return HealthEntry.objects.create(patient=patient, category=category, **cleaned)
 
 
 def entry_update(*, entry: HealthEntry, values: dict) -> HealthEntry:
     """Change some fields of an entry (not its category); needs the storage consent too."""
-    consent_require(subject=entry.patient, purpose=Purpose.HEALTH_PROFILE_STORAGE)
     if "category" in values and values["category"] != entry.category:
         raise ValidationFailed(fields={"category": [_("The category of an entry cannot change; add a new entry.")]})
-    merged = {field: getattr(entry, field) for field in EDITABLE_FIELDS}
-    merged.update({field: value for field, value in values.items() if field in EDITABLE_FIELDS})
-    cleaned = entry_validate(category=entry.category, values=merged)
-    changed = [field for field in EDITABLE_FIELDS if getattr(entry, field) != cleaned[field]]
-    if changed:
-        for field in changed:
-            setattr(entry, field, cleaned[field])
-        entry.save(update_fields=[*changed, "updated_at"])
+    with transaction.atomic():
+        consent_hold(subject=entry.patient, purpose=Purpose.HEALTH_PROFILE_STORAGE)
+        # The row as it is now, locked: a withdrawal's cascade may have deleted it meanwhile.
+        entry = HealthEntry.objects.select_for_update().filter(pk=entry.pk).first()
+        if entry is None:
+            raise NotFound()
+        merged = {field: getattr(entry, field) for field in EDITABLE_FIELDS}
+        merged.update({field: value for field, value in values.items() if field in EDITABLE_FIELDS})
+        cleaned = entry_validate(category=entry.category, values=merged)
+        changed = [field for field in EDITABLE_FIELDS if getattr(entry, field) != cleaned[field]]
+        if changed:
+            for field in changed:
+                setattr(entry, field, cleaned[field])
+            entry.save(update_fields=[*changed, "updated_at"])
     return entry
 
 
@@ -113,7 +121,7 @@ def profile_export(*, patient: User, export_format: str, context: ActContext = S
         if export_format == "fhir":
             document = fhir.bundle_for(patient=patient, entries=entries, appointments=appointments)
         else:
-            document = export.json_document(patient=patient, entries=entries, appointments=appointments)
+            document = export_document(user=patient)
         audit_record(
             actor=patient,
             action="health_profile_exported",

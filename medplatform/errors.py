@@ -22,6 +22,7 @@ class ApplicationError(Exception):
     code = "error"
     status_code = 400
     default_detail = gettext_lazy("The request could not be completed.")
+    extra: dict = {}  # further keys of the error body, such as consent_required's `purpose`
 
     def __init__(self, detail: str | None = None, *, fields: dict | None = None):
         self.detail = detail if detail is not None else self.default_detail
@@ -48,19 +49,23 @@ class PermissionDenied(ApplicationError):
 
 
 class ConsentRequired(ApplicationError):
+    """The body names the consent that is missing (API.md: `purpose`)."""
+
     code = "consent_required"
     status_code = 403
     default_detail = gettext_lazy("This needs your explicit consent first.")
 
+    def __init__(self, detail: str | None = None, *, purpose: str | None = None, fields: dict | None = None):
+        super().__init__(detail, fields=fields)
+        self.purpose = purpose
 
-class Conflict(ApplicationError):
-    code = "conflict"
-    status_code = 409
-    default_detail = gettext_lazy("The request conflicts with the current state.")
+    @property
+    def extra(self) -> dict:
+        return {"purpose": self.purpose} if self.purpose else {}
 
 
-def error_body(code: str, detail, fields: dict | None = None) -> dict:
-    body = {"code": code, "detail": str(detail)}
+def error_body(code: str, detail, fields: dict | None = None, extra: dict | None = None) -> dict:
+    body = {"code": code, "detail": str(detail), **(extra or {})}
     if fields:
         body["fields"] = fields
     return body
@@ -84,7 +89,7 @@ def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error leaves in the API.md shape."""
     headers = {}
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        return Response(error_body(exc.code, exc.detail, exc.fields, exc.extra), status=exc.status_code)
     if isinstance(exc, drf.ValidationError):
         return Response(error_body("validation_error", _("Invalid input."), _as_fields(exc.detail)), status=400)
     if isinstance(exc, DjangoValidationError):

@@ -5,10 +5,7 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self):
-        from notifications.consent import register_cascades
+        from notifications.privacy_hooks import CONTRACT
+        from privacy.contract import register
 
-        register_cascades()
-
-        from notifications.retention import register_rules as register_retention_rules
-
-        register_retention_rules()
+        register(CONTRACT)

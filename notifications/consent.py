@@ -1,5 +1,4 @@
-from privacy import cascades
-from privacy.models import ConsentEvent, Purpose
+from privacy.models import ConsentEvent
 
 
 def marketing_withdrawn(grant: ConsentEvent) -> dict:
@@ -8,7 +7,3 @@ def marketing_withdrawn(grant: ConsentEvent) -> dict:
     from notifications.services import marketing_notifications_cancel
 
     return {"marketing_notifications_stopped": marketing_notifications_cancel(recipient=grant.subject)}
-
-
-def register_cascades() -> None:
-    cascades.register(Purpose.MARKETING_MESSAGES, on_withdraw=marketing_withdrawn)

@@ -15,7 +15,3 @@ def expired_notifications(now, *, dry_run: bool = False) -> int:
     cutoff = now - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
     expired = Notification.objects.filter(status__in=FINAL_STATUSES, created_at__lt=cutoff)
     return retention.delete_and_count(expired, dry_run=dry_run)
-
-
-def register_rules() -> None:
-    retention.register("notifications.final_outbox_rows", expired_notifications)

@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from medplatform.errors import ConsentRequired
 from notifications.channels import Accepted, Outgoing, PermanentSendError, TransientSendError, channel_for
 from notifications.messages import context_check, language_of, render
 from notifications.models import (
@@ -42,6 +43,7 @@ from notifications.models import (
     Status,
     statuses_below,
 )
+from privacy.guard import consent_hold
 from privacy.models import Purpose
 from privacy.services import consent_is_active
 
@@ -97,16 +99,17 @@ def notification_enqueue(
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
     context = context_check(context)
-    if (kind == Kind.MARKETING or not transactional) and not consent_is_active(
-        subject=recipient, purpose=Purpose.MARKETING_MESSAGES
-    ):
-        return []
     appointment_id = context.get("appointment_id")
     if appointment_id is not None:
         appointment_id = str(UUID(appointment_id))
     now = timezone.now()
     rows = []
     with transaction.atomic():
+        if kind == Kind.MARKETING or not transactional:
+            try:
+                consent_hold(subject=recipient, purpose=Purpose.MARKETING_MESSAGES)
+            except ConsentRequired:
+                return []
         channels = _channels_for(recipient)
         existing = {
             n.channel: n

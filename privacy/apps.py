@@ -5,6 +5,7 @@ class PrivacyConfig(AppConfig):
     name = "privacy"
 
     def ready(self):
-        from privacy.retention import register_rules
+        from privacy.contract import register
+        from privacy.privacy_hooks import CONTRACT
 
-        register_rules()
+        register(CONTRACT)

@@ -1,13 +1,12 @@
 """Retention rules and the periodic destruction run (KVKK Art. 4 and the erasure regulation:
 destruction at intervals of at most 6 months; Celery beat runs it daily and each run is logged).
 
-Each app registers the rules for the data it owns in its AppConfig.ready() (privacy imports no
-domain app): `retention.register(name, fn)` where `fn(now, *, dry_run=False) -> int` deletes what
-has outlived its period at `now` and returns how many rows (with dry_run: counts them only).
+Each app declares the rules for the data it owns in its privacy contract (`privacy.contract`;
+privacy imports no domain app): `fn(now, *, dry_run=False) -> int` deletes what has outlived its
+period at `now` and returns how many rows (with dry_run: counts them only).
 """
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,22 +14,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from privacy.contract import RetentionRule, retention_rules
 from privacy.models import DataSubjectRequest, DestructionRun
 
 logger = logging.getLogger(__name__)
 
-Rule = Callable[..., int]
 
-_registry: dict[str, Rule] = {}
-
-
-def register(name: str, fn: Rule) -> None:
-    """Called from an app's ready(). `fn(now, *, dry_run=False)` returns a row count (no data)."""
-    _registry[name] = fn
-
-
-def registered_rules() -> dict[str, Rule]:
-    return dict(_registry)
+def registered_rules() -> dict[str, RetentionRule]:
+    return retention_rules()
 
 
 def delete_and_count(queryset, *, dry_run: bool) -> int:
@@ -48,7 +39,7 @@ def destruction_run(*, now, dry_run: bool = False) -> DestructionRun:
     started_at = timezone.now()
     counts: dict[str, int] = {}
     errors: dict[str, str] = {}
-    for name, rule in sorted(_registry.items()):
+    for name, rule in sorted(retention_rules().items()):
         try:
             with transaction.atomic():
                 counts[name] = int(rule(now, dry_run=dry_run))
@@ -76,7 +67,3 @@ def expired_privacy_requests(now, *, dry_run: bool = False) -> int:
     # A request closed without answered_at (should not happen) falls back to its last change.
     expired = closed.filter(Q(answered_at__lt=cutoff) | Q(answered_at__isnull=True, updated_at__lt=cutoff))
     return delete_and_count(expired, dry_run=dry_run)
-
-
-def register_rules() -> None:
-    register("privacy.closed_requests", expired_privacy_requests)

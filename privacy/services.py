@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Doctor, User
-from medplatform.errors import ConsentRequired, NotFound, ValidationFailed
-from privacy.cascades import cascade_for
+from medplatform.errors import NotFound, ValidationFailed
 from privacy.context import SYSTEM, ActContext
+from privacy.contract import purpose_rules
 from privacy.models import AuditEntry, ConsentEvent, ConsentText, Purpose
 
 SCOPED_PURPOSES = {Purpose.HEALTH_PROFILE_SHARE}
@@ -50,12 +50,6 @@ def consent_active_grants(*, subject: User, purpose: str, doctor: Doctor | None 
 
 def consent_is_active(*, subject: User, purpose: str, doctor: Doctor | None = None) -> bool:
     return consent_active_grants(subject=subject, purpose=purpose, doctor=doctor).exists()
-
-
-def consent_require(*, subject: User, purpose: str) -> None:
-    """Raise ConsentRequired unless the subject has an active consent for the purpose."""
-    if not consent_is_active(subject=subject, purpose=purpose):
-        raise ConsentRequired()
 
 
 def consent_grant(
@@ -104,7 +98,7 @@ def consent_grant(
             ip_address=context.ip_address,
             user_agent=context.user_agent,
         )
-        on_grant = cascade_for(purpose).on_grant
+        on_grant = purpose_rules(purpose).on_grant
         if on_grant is not None:
             on_grant(event)
         audit_record(
@@ -149,7 +143,7 @@ def consent_withdraw(*, subject: User, grant_id, context: ActContext = SYSTEM) -
                 )
         except IntegrityError as exc:  # a concurrent withdrawal of the same grant
             raise ValidationFailed(fields={"consent": [_("This consent is already withdrawn.")]}) from exc
-        counts = cascade_for(grant.purpose).on_withdraw(grant) or {}
+        counts = purpose_rules(grant.purpose).on_withdraw(grant) or {}
         audit_record(
             actor=subject,
             action=f"consent_withdrawn:{grant.purpose}",

@@ -1,14 +1,19 @@
-"""Checks that must pass before the platform serves a request.
+"""Checks that must pass before a process touches data.
 
 wsgi.py runs `verify()`, so gunicorn refuses to boot (rather than answering 500 at the first read)
-when the encryption keys are wrong or a consent purpose has no withdrawal cascade.
+when the encryption keys are wrong or a consent purpose has no withdrawal cascade. The Celery
+worker and beat run it from medplatform/celery.py (`verify_or_exit`), and management commands
+that read or write data call `verify_for_command()` first.
 """
 
+import sys
+
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
 
 from medplatform.encryption import DecryptionError
-from privacy.cascades import missing_purposes
+from privacy.contract import missing_purposes
 from privacy.models import EncryptionCanary
 
 
@@ -42,3 +47,20 @@ def verify() -> None:
     if missing:
         raise ImproperlyConfigured(f"consent purposes without a withdrawal cascade: {', '.join(missing)}")
     verify_encryption_canary()
+
+
+def verify_for_command() -> None:
+    """`verify()` for a management command: a refusal is a CommandError (its message, exit status 1)."""
+    try:
+        verify()
+    except ImproperlyConfigured as refusal:
+        raise CommandError(str(refusal)) from refusal
+
+
+def verify_or_exit(process: str) -> None:
+    """`verify()` for a process whose framework swallows exceptions (Celery signal handlers)."""
+    try:
+        verify()
+    except ImproperlyConfigured as refusal:
+        print(f"{process}: {type(refusal).__name__}: {refusal}", file=sys.stderr, flush=True)  # noqa: T201
+        raise SystemExit(1) from refusal

@@ -7,7 +7,6 @@ deleted, reviews deleted), then strips the account of personal data. Consent eve
 entries stay: they are the legal proof and hold no health content.
 """
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -18,7 +17,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.models import User
 from medplatform.errors import ValidationFailed
 from privacy.context import SYSTEM, ActContext
+from privacy.contract import erasure_steps, export_sections, summary_providers
 from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
+from privacy.services import audit_record, consent_withdraw
 
 RESPONSE_DAYS = 30
 
@@ -32,12 +33,40 @@ def privacy_request_create(*, subject: User, type: str, details: str = "") -> Da
     )
 
 
+CLOSED_STATUSES = {DataSubjectRequest.Status.ANSWERED, DataSubjectRequest.Status.REJECTED}
+
+
+def check_privacy_request_status(*, privacy_request: DataSubjectRequest, status: str) -> None:
+    """An open request may be closed, as answered or rejected; a closed one stays closed."""
+    if privacy_request.status != DataSubjectRequest.Status.OPEN or status not in CLOSED_STATUSES:
+        raise ValidationFailed(fields={"status": [_("Only an open request can be closed, as answered or rejected.")]})
+
+
+def privacy_request_update(
+    *, privacy_request: DataSubjectRequest, actor: User, status: str, context: ActContext = SYSTEM
+) -> DataSubjectRequest:
+    """Close a data-subject request, stamp when it was answered and audit who changed it from what to what."""
+    with transaction.atomic():
+        locked = DataSubjectRequest.objects.select_for_update().get(pk=privacy_request.pk)
+        check_privacy_request_status(privacy_request=locked, status=status)
+        old_status = locked.status
+        locked.status = status
+        locked.answered_at = timezone.now()
+        locked.save(update_fields=["status", "answered_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="privacy_request_status_changed",
+            patient=locked.subject,
+            metadata={"request": str(locked.pk), "type": locked.type, "from": old_status, "to": status},
+            context=context,
+        )
+    return locked
+
+
 def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) -> None:
     """Erase an account on its owner's request: every consent withdrawn with its cascade, each
     registered erasure step run, the personal fields stripped and every token revoked, in one
     transaction."""
-    from privacy.services import audit_record, consent_withdraw
-
     if not user.check_password(password):
         raise ValidationFailed(fields={"password": [_("The password is not correct.")]})
     with transaction.atomic():
@@ -46,7 +75,7 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
         ).values_list("id", flat=True)
         for grant_id in list(active):
             consent_withdraw(subject=user, grant_id=grant_id, context=context)
-        for step in _erasure_steps:
+        for step in erasure_steps():
             step(user, context)
         for token in OutstandingToken.objects.filter(user=user):
             BlacklistedToken.objects.get_or_create(token=token)
@@ -63,24 +92,6 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
         audit_record(actor=user, action="account_erased", patient=user, context=context)
 
 
-ErasureStep = Callable[[User, ActContext], object]
-_erasure_steps: list[ErasureStep] = []
-
-
-def register_erasure_step(step: ErasureStep) -> None:
-    """Apps erase what no consent cascade covers (e.g. private reviews) when an account is erased."""
-    _erasure_steps.append(step)
-
-
-SummaryProvider = Callable[[User], list[dict]]
-_summary_providers: list[SummaryProvider] = []
-
-
-def register_summary_provider(provider: SummaryProvider) -> None:
-    """Apps add what they process about a person: [{"data", "purpose", "legal_basis", "recipients"}]."""
-    _summary_providers.append(provider)
-
-
 def privacy_summary(*, user: User) -> dict:
     """What is processed about the user, why, on which legal basis, and to whom it went."""
     grants = list(
@@ -88,15 +99,8 @@ def privacy_summary(*, user: User) -> dict:
         .select_related("withdrawal", "doctor__user")
         .order_by("created_at")
     )
-    processing = [
-        {
-            "data": _("Account: name, e-mail, phone, language") + (_(", TC Kimlik No") if user.national_id else ""),
-            "purpose": _("Running your account and your appointments"),
-            "legal_basis": _("KVKK Art. 5/2(c): necessary for the performance of a contract"),
-            "recipients": [],
-        },
-    ]
-    for provider in _summary_providers:
+    processing = []
+    for provider in summary_providers():
         processing.extend(provider(user))
     return {
         "user": str(user.pk),
@@ -120,3 +124,18 @@ def privacy_summary(*, user: User) -> dict:
             "we answer within 30 days."
         ),
     }
+
+
+def export_document(*, user: User) -> dict:
+    """The JSON access export (KVKK Art. 11): every registered app's section about the user.
+
+    Each section is the app's own account of what it holds (privacy's own: consents, the access
+    log and data-subject requests); nothing here knows the apps."""
+    document = {"exported_at": timezone.now().isoformat()}
+    for app, section in export_sections().items():
+        part = section(user)
+        clash = set(part) & set(document)
+        if clash:
+            raise RuntimeError(f"export section of {app} repeats {sorted(clash)}")
+        document.update(part)
+    return document

@@ -1,5 +1,4 @@
-from privacy import cascades
-from privacy.models import ConsentEvent, Purpose
+from privacy.models import ConsentEvent
 from reviews.services import reviews_delete_for_patient
 
 
@@ -7,7 +6,3 @@ def review_publication_withdrawn(grant: ConsentEvent) -> dict:
     """Unpublish and delete every review of the patient, and take them out of the ratings, inside
     the withdrawal's transaction."""
     return {"reviews_deleted": reviews_delete_for_patient(patient=grant.subject)}
-
-
-def register_cascades() -> None:
-    cascades.register(Purpose.REVIEW_PUBLICATION, on_withdraw=review_publication_withdrawn)

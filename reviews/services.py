@@ -12,16 +12,17 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Doctor, User
 from appointments.models import Appointment
-from medplatform.errors import ApplicationError, ConsentRequired, NotFound, ValidationFailed
+from medplatform.errors import ApplicationError, NotFound, ValidationFailed
 from privacy.context import SYSTEM, ActContext
+from privacy.guard import consent_hold
 from privacy.models import Purpose
-from privacy.services import audit_record, consent_active_grants, consent_is_active
+from privacy.services import audit_record
 from reviews.models import Display, Review, ReviewModeration, ReviewReply, ReviewReport
 from reviews.permissions import can_reply_to_review, can_report_review
 
@@ -49,19 +50,6 @@ def _rating_change(*, doctor_ids_and_ratings: list[tuple], sign: int) -> None:
         )
 
 
-def _lock_publication_consent(patient: User) -> None:
-    """Raise ConsentRequired unless review_publication is active, and hold it until commit.
-
-    Locking the grant rows makes a concurrent withdrawal (which locks its grant first) wait for
-    this review to commit, so its cascade then deletes it; if the withdrawal won, the second look
-    (a new statement, so a fresh snapshot) sees it."""
-    grants = consent_active_grants(subject=patient, purpose=Purpose.REVIEW_PUBLICATION)
-    if not list(grants.select_for_update(of=("self",)).values_list("id", flat=True)):
-        raise ConsentRequired()
-    if not consent_is_active(subject=patient, purpose=Purpose.REVIEW_PUBLICATION):
-        raise ConsentRequired()
-
-
 def review_create(
     *,
     patient: User,
@@ -81,11 +69,9 @@ def review_create(
         raise ReviewNotAllowed()
     if Review.objects.filter(appointment=appointment).exists():
         raise ReviewNotAllowed()
-    if publish and not consent_is_active(subject=patient, purpose=Purpose.REVIEW_PUBLICATION):
-        raise ConsentRequired()
     with transaction.atomic():
         if publish:
-            _lock_publication_consent(patient)
+            consent_hold(subject=patient, purpose=Purpose.REVIEW_PUBLICATION)
         try:
             with transaction.atomic():
                 review = Review.objects.create(
@@ -201,16 +187,3 @@ def reviews_erase(*, patient: User, context: ActContext = SYSTEM) -> int:
             context=context,
         )
     return deleted
-
-
-def doctor_rating_recompute(*, doctor_id) -> Doctor:
-    """Repair tool: rewrite a doctor's rating columns from the reviews, under the doctor's row lock."""
-    with transaction.atomic():
-        doctor = Doctor.objects.select_for_update().get(pk=doctor_id)
-        totals = Review.objects.filter(doctor_id=doctor_id, is_published=True, is_hidden=False).aggregate(
-            rating_sum=Sum("rating"), rating_count=Count("id")
-        )
-        doctor.rating_sum = totals["rating_sum"] or 0
-        doctor.rating_count = totals["rating_count"]
-        doctor.save(update_fields=["rating_sum", "rating_count", "updated_at"])
-    return doctor

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from appointments.models import Appointment, IdempotencyRecord
 from health_profiles.models import ShareGrant
 from notifications.models import Channel, Kind, Notification, Status
-from privacy import retention
+from privacy import contract, retention
 from privacy.models import AuditEntry, ConsentEvent, DataSubjectRequest, DestructionRun
 from privacy.services import audit_record
 from privacy.tasks import run_destruction
@@ -82,10 +82,10 @@ def test_share_grants_past_their_expiry_are_deleted_and_their_consent_events_sta
 ):
     grant_storage(patient_ayse)
     grant_storage(patient_mehmet)
-    expired = share_with(patient_ayse, doctor_x, expires_at=NOW - SECOND)
-    at_boundary = share_with(patient_ayse, doctor_y, expires_at=NOW)
-    running = share_with(patient_mehmet, doctor_x, expires_at=NOW + SECOND)
-    open_ended = share_with(patient_mehmet, doctor_y)
+    expired = share_with(patient_ayse, doctor_x, categories=["allergy"], expires_at=NOW - SECOND)
+    at_boundary = share_with(patient_ayse, doctor_y, categories=["allergy"], expires_at=NOW)
+    running = share_with(patient_mehmet, doctor_x, categories=["allergy"], expires_at=NOW + SECOND)
+    open_ended = share_with(patient_mehmet, doctor_y, categories=["allergy"])
     events_before = ConsentEvent.objects.count()
 
     destruction = run()
@@ -219,7 +219,7 @@ def test_a_failing_rule_is_recorded_by_class_name_and_rolled_back_while_the_othe
         DataSubjectRequest.objects.all().delete()
         raise ValueError("Tip2-diyabet-ZQX")  # a value that must never reach the run row
 
-    monkeypatch.setitem(retention._registry, "aaa.broken", broken)
+    monkeypatch.setitem(contract._contracts, "aaa", contract.Contract(app="aaa", retention={"aaa.broken": broken}))
 
     destruction = run()
 
@@ -349,7 +349,7 @@ def test_the_command_fails_when_a_rule_fails_but_records_the_run(monkeypatch):
     def broken(now, *, dry_run=False):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(retention._registry, "aaa.broken", broken)
+    monkeypatch.setitem(contract._contracts, "aaa", contract.Contract(app="aaa", retention={"aaa.broken": broken}))
     err = StringIO()
 
     with pytest.raises(CommandError, match="1 retention rule"):

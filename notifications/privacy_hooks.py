@@ -1,0 +1,74 @@
+"""The notifications app's privacy contract (see privacy.contract)."""
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from notifications.consent import marketing_withdrawn
+from notifications.models import Channel, Kind, Notification, NotificationPreference, Status
+from notifications.retention import expired_notifications
+from privacy.contract import Contract, PurposeRules
+from privacy.models import ConsentEvent, Purpose
+
+
+def marketing_rows_held(grant: ConsentEvent) -> int:
+    """Marketing messages still waiting to go out: none once the consent is withdrawn."""
+    return Notification.objects.filter(
+        recipient=grant.subject, kind=Kind.MARKETING, status__in=[Status.PENDING, Status.SENDING]
+    ).count()
+
+
+def notifications_summary(user) -> list[dict]:
+    """The messages we sent and the processors that carried them (no message content is kept)."""
+    channels = set(Notification.objects.filter(recipient=user).values_list("channel", flat=True).distinct())
+    if not channels:
+        return []
+    processors = []
+    if channels & {Channel.SMS, Channel.WHATSAPP} and settings.TWILIO_ACCOUNT_SID:
+        processors.append(_("Twilio Inc. (SMS and WhatsApp), United States"))
+    if Channel.EMAIL in channels:
+        processors.append(_("Our e-mail provider"))
+    return [
+        {
+            "data": _("Messages to you (%(n)d): kind, channel, status and times; your phone number and e-mail address")
+            % {"n": Notification.objects.filter(recipient=user).count()},
+            "purpose": _("Telling you about your appointments"),
+            "legal_basis": _("KVKK Art. 5/2(c): necessary for the performance of a contract"),
+            "recipients": processors,
+        }
+    ]
+
+
+def notifications_export(user) -> dict:
+    preference = NotificationPreference.objects.filter(user=user).first()
+    messages = Notification.objects.filter(recipient=user).order_by("created_at", "id")
+    return {
+        "notification_preferences": (
+            {"sms": preference.sms, "whatsapp": preference.whatsapp, "email": preference.email}
+            if preference is not None
+            else None
+        ),
+        "notifications": [
+            {
+                "id": str(message.id),
+                "kind": message.kind,
+                "channel": message.channel,
+                "status": message.status,
+                "appointment": str(message.appointment_id) if message.appointment_id else None,
+                "created_at": message.created_at.isoformat(),
+                "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+                "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,
+            }
+            for message in messages
+        ],
+    }
+
+
+CONTRACT = Contract(
+    app="notifications",
+    purposes={
+        Purpose.MARKETING_MESSAGES: PurposeRules(on_withdraw=marketing_withdrawn, held_rows=marketing_rows_held),
+    },
+    retention={"notifications.final_outbox_rows": expired_notifications},
+    summary=notifications_summary,
+    export=notifications_export,
+)

@@ -1,0 +1,47 @@
+"""The reviews app's privacy contract (see privacy.contract)."""
+
+from privacy.contract import Contract, PurposeRules
+from privacy.models import ConsentEvent, Purpose
+from reviews.consent import review_publication_withdrawn
+from reviews.models import Review
+from reviews.selectors import review_privacy_summary
+from reviews.services import reviews_erase
+
+
+def published_reviews_held(grant: ConsentEvent) -> int:
+    return Review.objects.filter(patient=grant.subject, is_published=True).count()
+
+
+def reviews_export(user) -> dict:
+    reviews = Review.objects.filter(patient=user).select_related("doctor__user", "reply").order_by("created_at", "id")
+    return {
+        "reviews": [
+            {
+                "id": str(review.id),
+                "appointment": str(review.appointment_id),
+                "doctor": str(review.doctor_id),
+                "doctor_name": review.doctor.name,
+                "rating": review.rating,
+                "comment": review.comment,
+                "display": review.display,
+                "is_published": review.is_published,
+                "is_hidden": review.is_hidden,
+                "reply": review.reply.text if hasattr(review, "reply") else None,
+                "created_at": review.created_at.isoformat(),
+            }
+            for review in reviews
+        ]
+    }
+
+
+CONTRACT = Contract(
+    app="reviews",
+    purposes={
+        Purpose.REVIEW_PUBLICATION: PurposeRules(
+            on_withdraw=review_publication_withdrawn, held_rows=published_reviews_held
+        ),
+    },
+    summary=review_privacy_summary,
+    export=reviews_export,
+    erasure=lambda user, context: reviews_erase(patient=user, context=context),
+)
