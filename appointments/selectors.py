@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import BigIntegerField, Func, QuerySet
+from django.db.models import BigIntegerField, Func, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -273,6 +273,16 @@ def appointment_get(*, viewer: User, appointment_id) -> Appointment:
 
 def appointment_history(*, appointment: Appointment):
     return appointment.history.all()
+
+
+CANCELLED_STATUSES = (Appointment.Status.CANCELLED_BY_PATIENT, Appointment.Status.CANCELLED_BY_CLINIC)
+
+
+def last_visit_start(*, patient: OuterRef, doctor: OuterRef) -> Subquery:
+    """The start of the patient's latest appointment with the doctor that was not cancelled (a
+    booked future visit counts), as a subquery for other apps to annotate with; NULL when none."""
+    visits = Appointment.objects.filter(patient_id=patient, doctor_id=doctor).exclude(status__in=CANCELLED_STATUSES)
+    return Subquery(visits.order_by("-start").values("start")[:1])
 
 
 def working_hours_list(*, doctor: Doctor) -> QuerySet[WorkingHours]:

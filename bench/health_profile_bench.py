@@ -56,7 +56,7 @@ for n in range(ENTRIES):
     category, extra = rows[n % 4]
     services.entry_create(patient=patient, category=category,
                           values={"name": f"Kayit {n}", "details": "Ayrintili aciklama " * 4, **extra})
-grant(Purpose.HEALTH_PROFILE_SHARE, doctor=doctor)
+grant(Purpose.HEALTH_PROFILE_SHARE, doctor=doctor, categories=["allergy", "medication", "condition", "treatment"])
 print(json.dumps({"token": str(RefreshToken.for_user(doctor_user).access_token), "patient": str(patient.id)}))
 """
 

@@ -169,6 +169,8 @@ class SharedProfileOutput(serializers.ModelSerializer):
     patient = serializers.UUIDField(source="patient_id")
     name = serializers.CharField(source="patient.full_name")
     categories = serializers.ListField(source="effective_categories", child=serializers.CharField())
+    # The effective end: the chosen expiry, or the one computed from the last visit (selectors).
+    expires_at = serializers.DateTimeField(source="ends_at")
 
     class Meta:
         model = ShareGrant
@@ -192,7 +194,7 @@ class PatientHealthProfileApi(APIView):
             fields={
                 "patient": serializers.UUIDField(),
                 "categories": serializers.ListField(child=serializers.CharField()),
-                "expires_at": serializers.DateTimeField(allow_null=True),
+                "expires_at": serializers.DateTimeField(),
                 "allergies": EntryOutput(many=True),
                 "medications": EntryOutput(many=True),
                 "conditions": EntryOutput(many=True),
@@ -213,7 +215,7 @@ class PatientHealthProfileApi(APIView):
             {
                 "patient": str(share.patient_id),
                 "categories": share.effective_categories,
-                "expires_at": share.expires_at,
+                "expires_at": share.ends_at,
                 **profile,
             }
         )

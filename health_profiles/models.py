@@ -75,7 +75,8 @@ class ShareGrant(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_shares")
     doctor = models.ForeignKey("accounts.Doctor", on_delete=models.CASCADE, related_name="health_shares")
-    # Empty means every category.
+    # The categories the patient chose; at least one since categories became required. An empty
+    # list (older rows) grants nothing: see selectors.active_shares.
     categories = models.JSONField(default=list, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     consent = models.OneToOneField("privacy.ConsentEvent", on_delete=models.PROTECT, related_name="share_grant")
@@ -89,4 +90,14 @@ class ShareGrant(TimeStampedModel):
 
     @property
     def effective_categories(self) -> list[str]:
-        return list(self.categories) if self.categories else list(Category.values)
+        """The known categories the share names, in API.md's order; never more than were chosen."""
+        return [category for category in Category.values if category in self.categories]
+
+    @property
+    def category_labels(self) -> list[str]:
+        return [Category(category).label for category in self.effective_categories]
+
+    @property
+    def ends_after_days(self) -> int | None:
+        """Days after the last visit the share ends, when the patient set no expiry (else None)."""
+        return settings.SHARE_DEFAULT_DAYS_AFTER_LAST_VISIT if self.expires_at is None else None

@@ -1,11 +1,16 @@
 """Scoped reads of health entries and share grants."""
 
-from django.db.models import QuerySet, Subquery
+import datetime
+
+from django.conf import settings
+from django.db.models import DateTimeField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from health_profiles.models import CATEGORY_GROUPS, Category, HealthEntry, ShareGrant
+from appointments.selectors import last_visit_start
+from health_profiles.models import CATEGORY_GROUPS, HealthEntry, ShareGrant
 from privacy.models import ConsentText, Purpose
 
 
@@ -21,18 +26,43 @@ def grouped(entries) -> dict[str, list[HealthEntry]]:
     return profile
 
 
+def shares_with_end() -> QuerySet[ShareGrant]:
+    """Every share, annotated with `ends_at`: its own expiry, or, without one, the configured
+    number of days after the patient's last visit with that doctor (the grant time when that is
+    later, or when there is no visit), so the end moves with the care episode.
+
+    A later visit re-opens a share whose consent was never withdrawn: the patient agreed to
+    "until N days after my last visit with this doctor", and that visit is now the last one.
+    """
+    last_contact = Greatest(
+        Coalesce(last_visit_start(patient=OuterRef("patient_id"), doctor=OuterRef("doctor_id")), F("created_at")),
+        F("created_at"),
+    )
+    after_care = ExpressionWrapper(
+        last_contact + Value(datetime.timedelta(days=settings.SHARE_DEFAULT_DAYS_AFTER_LAST_VISIT)),
+        output_field=DateTimeField(),
+    )
+    return ShareGrant.objects.annotate(ends_at=Coalesce(F("expires_at"), after_care, output_field=DateTimeField()))
+
+
 def active_shares() -> QuerySet[ShareGrant]:
-    """Shares in force: not expired, consent not withdrawn and given on the current notice version.
+    """Shares in force: naming at least one category, not ended (see `shares_with_end`), consent
+    not withdrawn and given on the current notice version.
 
     A withdrawal deletes the grant row as well; the consent checks here make an access decision
-    never depend on a cascade alone.
+    never depend on a cascade alone. A share naming no category (allowed before categories were
+    required, when it meant "everything") grants nothing: a consent under KVKK Art. 6 must be
+    specific, and failing closed here does not depend on a data migration having run.
     """
     current_version = (
         ConsentText.objects.filter(purpose=Purpose.HEALTH_PROFILE_SHARE).order_by("-version").values("version")[:1]
     )
-    return ShareGrant.objects.filter(
-        consent__withdrawal__isnull=True, consent__text_version=Subquery(current_version)
-    ).exclude(expires_at__lte=timezone.now())
+    return (
+        shares_with_end()
+        .filter(consent__withdrawal__isnull=True, consent__text_version=Subquery(current_version))
+        .filter(ends_at__gt=timezone.now())
+        .exclude(categories=[])
+    )
 
 
 def share_active_for(*, doctor_user: User, patient_id) -> ShareGrant | None:
@@ -51,10 +81,8 @@ def shared_profile_list(*, viewer: User) -> QuerySet[ShareGrant]:
 
 
 def shared_entries(*, share: ShareGrant) -> QuerySet[HealthEntry]:
-    """Only the categories the share names (all of them when it names none)."""
-    entries = HealthEntry.objects.filter(patient_id=share.patient_id)
-    if share.categories:
-        entries = entries.filter(category__in=[c for c in share.categories if c in Category.values])
+    """Only the categories the share names; nothing when it names none."""
+    entries = HealthEntry.objects.filter(patient_id=share.patient_id, category__in=share.effective_categories)
     return entries.order_by("created_at", "id")
 
 

@@ -255,6 +255,10 @@ BOOKING_CANCEL_CUTOFF = timedelta(minutes=int(os.environ.get("BOOKING_CANCEL_CUT
 BOOKING_MAX_FUTURE_APPOINTMENTS = int(os.environ.get("BOOKING_MAX_FUTURE_APPOINTMENTS", "5"))
 MEETING_BASE_URL = os.environ.get("MEETING_BASE_URL", "https://meet.example.invalid/medplatform/")
 
+# A health-profile share given without an end date ends this many days after the patient's last
+# (not cancelled) visit with that doctor, or after the grant when there is no visit.
+SHARE_DEFAULT_DAYS_AFTER_LAST_VISIT = int(os.environ.get("SHARE_DEFAULT_DAYS_AFTER_LAST_VISIT", "180"))
+
 # Notifications.
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

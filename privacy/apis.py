@@ -1,3 +1,6 @@
+from typing import Literal
+
+from django.conf import settings
 from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -24,6 +27,8 @@ class ConsentOutput(serializers.ModelSerializer):
     doctor = serializers.UUIDField(source="doctor_id", allow_null=True)
     granted_at = serializers.DateTimeField(source="created_at")
     withdrawn_at = serializers.SerializerMethodField()
+    ends = serializers.SerializerMethodField()
+    ends_after_days = serializers.SerializerMethodField()
 
     class Meta:
         model = ConsentEvent
@@ -33,6 +38,8 @@ class ConsentOutput(serializers.ModelSerializer):
             "doctor",
             "categories",
             "expires_at",
+            "ends",
+            "ends_after_days",
             "granted_at",
             "withdrawn_at",
             "text_version",
@@ -42,6 +49,18 @@ class ConsentOutput(serializers.ModelSerializer):
     def get_withdrawn_at(self, grant: ConsentEvent) -> str | None:
         withdrawal = getattr(grant, "withdrawal", None)
         return serializers.DateTimeField().to_representation(withdrawal.created_at) if withdrawal else None
+
+    def get_ends(self, grant: ConsentEvent) -> Literal["at_expiry", "after_last_visit"] | None:
+        """Which end rule applies to a share: the chosen `expires_at`, or N days after the last visit."""
+        if grant.purpose != Purpose.HEALTH_PROFILE_SHARE:
+            return None
+        return "at_expiry" if grant.expires_at is not None else "after_last_visit"
+
+    def get_ends_after_days(self, grant: ConsentEvent) -> int | None:
+        """For `after_last_visit`: how many days after the last visit with the doctor the share ends."""
+        if self.get_ends(grant) != "after_last_visit":
+            return None
+        return settings.SHARE_DEFAULT_DAYS_AFTER_LAST_VISIT
 
 
 class ConsentTextListApi(APIView):

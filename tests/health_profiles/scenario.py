@@ -26,6 +26,8 @@ ENTRY_VALUES = {
         "ended_on": datetime.date(2024, 3, 1),
     },
 }
+# A share names its categories explicitly (API.md); this is "all of them", chosen one by one.
+ALL_CATEGORIES = ["allergy", "medication", "condition", "treatment"]
 PLAINTEXTS = [
     value for values in ENTRY_VALUES.values() for value in values.values() if isinstance(value, str) and "ZQX" in value
 ]

@@ -124,7 +124,9 @@ def ayse_values(categories=ENTRY_VALUES) -> list[str]:
 def world(patient_ayse, patient_mehmet, doctor_x, doctor_y, clinic_x, receptionist_x, clinic_admin_x, platform_admin):
     entries = full_profile(patient_ayse)
     share_with(patient_ayse, doctor_x, categories=SHARED_CATEGORIES)
-    share_with(patient_ayse, doctor_y, expires_at=timezone.now() + datetime.timedelta(hours=1))
+    share_with(
+        patient_ayse, doctor_y, categories=SHARED_CATEGORIES, expires_at=timezone.now() + datetime.timedelta(hours=1)
+    )
     return {
         "users": {
             "ayse": patient_ayse,

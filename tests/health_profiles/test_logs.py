@@ -9,6 +9,8 @@ from django.db import connection
 from django.utils import timezone
 from freezegun import freeze_time
 
+from privacy.models import Purpose
+from privacy.services import current_version
 from tests.conftest import client_for
 from tests.health_profiles.scenario import ENTRY_VALUES, PLAINTEXTS
 
@@ -74,14 +76,20 @@ def test_a_full_scenario_logs_no_health_value(captured_logs, patient_ayse, patie
         "/api/v1/consents/",
         {
             "purpose": "health_profile_share",
-            "text_version": 1,
+            "text_version": current_version(Purpose.HEALTH_PROFILE_SHARE),
             "doctor": str(doctor_x.id),
+            "categories": ["allergy", "medication"],
             "expires_at": (timezone.now() + datetime.timedelta(days=1)).isoformat(),
         },
     ).json()
     ayse.post(
         "/api/v1/consents/",
-        {"purpose": "health_profile_share", "text_version": 1, "doctor": str(doctor_y.id), "categories": ["allergy"]},
+        {
+            "purpose": "health_profile_share",
+            "text_version": current_version(Purpose.HEALTH_PROFILE_SHARE),
+            "doctor": str(doctor_y.id),
+            "categories": ["allergy"],
+        },
     )
     assert client_for(doctor_x.user).get(f"/api/v1/patients/{patient_ayse.id}/health-profile/").status_code == 200
     assert client_for(doctor_y.user).get(f"/api/v1/patients/{patient_ayse.id}/health-profile/").status_code == 200

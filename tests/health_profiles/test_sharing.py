@@ -6,8 +6,8 @@ from freezegun import freeze_time
 
 from health_profiles.models import ShareGrant
 from privacy.models import AuditEntry, ConsentEvent, ConsentText, Purpose
-from privacy.services import consent_withdraw
-from tests.health_profiles.scenario import ENTRY_VALUES, full_profile, grant_storage, share_with
+from privacy.services import consent_withdraw, current_version
+from tests.health_profiles.scenario import ALL_CATEGORIES, ENTRY_VALUES, full_profile, grant_storage, share_with
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +19,10 @@ def profile_url(patient) -> str:
     return f"/api/v1/patients/{patient.id}/health-profile/"
 
 
+def share_version() -> int:
+    return current_version(Purpose.HEALTH_PROFILE_SHARE)
+
+
 def test_a_patient_shares_chosen_categories_with_a_doctor_through_the_consent_api(as_user, patient_ayse, doctor_x):
     full_profile(patient_ayse)
     expires_at = timezone.now() + datetime.timedelta(days=30)
@@ -27,7 +31,7 @@ def test_a_patient_shares_chosen_categories_with_a_doctor_through_the_consent_ap
         CONSENTS,
         {
             "purpose": "health_profile_share",
-            "text_version": 1,
+            "text_version": share_version(),
             "doctor": str(doctor_x.id),
             "categories": ["allergy", "medication"],
             "expires_at": expires_at.isoformat(),
@@ -57,14 +61,30 @@ def test_a_doctor_reads_only_the_shared_categories(as_user, patient_ayse, doctor
     assert ENTRY_VALUES["treatment"]["name"] not in response.content.decode()
 
 
-def test_a_share_without_categories_shows_every_category(as_user, patient_ayse, doctor_x):
+def test_a_share_of_every_category_shows_every_category(as_user, patient_ayse, doctor_x):
     full_profile(patient_ayse)
-    share_with(patient_ayse, doctor_x)
+    share_with(patient_ayse, doctor_x, categories=["treatment", "allergy", "condition", "medication"])
 
     body = as_user(doctor_x.user).get(profile_url(patient_ayse)).json()
 
     assert body["categories"] == ["allergy", "medication", "condition", "treatment"]
     assert all(len(body[group]) == 1 for group in ("allergies", "medications", "conditions", "treatments"))
+
+
+@pytest.mark.parametrize("categories", [None, []], ids=["missing", "empty"])
+def test_a_share_without_categories_is_refused_and_nothing_is_recorded(as_user, patient_ayse, doctor_x, categories):
+    grant_storage(patient_ayse)
+    body = {"purpose": "health_profile_share", "text_version": share_version(), "doctor": str(doctor_x.id)}
+    if categories is not None:
+        body["categories"] = categories
+
+    response = as_user(patient_ayse).post(CONSENTS, body, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert list(response.json()["fields"]) == ["categories"]
+    assert not ConsentEvent.objects.filter(purpose=Purpose.HEALTH_PROFILE_SHARE).exists()
+    assert not ShareGrant.objects.exists()
+    assert not AuditEntry.objects.filter(action="consent_granted:health_profile_share").exists()
 
 
 def test_every_read_by_a_doctor_is_audited_without_health_values(as_user, patient_ayse, doctor_x):
@@ -93,23 +113,29 @@ def test_the_doctor_lists_patients_with_an_active_share(
 ):
     full_profile(patient_ayse)
     full_profile(patient_mehmet)
-    share_with(patient_ayse, doctor_x, categories=["allergy"])
-    share_with(patient_mehmet, doctor_y)
+    expires_at = timezone.now() + datetime.timedelta(days=30)
+    share_with(patient_ayse, doctor_x, categories=["condition", "allergy"], expires_at=expires_at)
+    share_with(patient_mehmet, doctor_y, categories=ALL_CATEGORIES)
     client = as_user(doctor_x.user)
 
     # 1 user for the JWT, 1 count, 1 page of shares joined to their patient (the current
-    # notice version is a subquery of both).
+    # notice version and the last visit are subqueries of both).
     with django_assert_num_queries(3):
         response = client.get(SHARED)
 
     assert response.json()["results"] == [
-        {"patient": str(patient_ayse.id), "name": "Ayşe Yılmaz", "categories": ["allergy"], "expires_at": None}
+        {
+            "patient": str(patient_ayse.id),
+            "name": "Ayşe Yılmaz",
+            "categories": ["allergy", "condition"],
+            "expires_at": expires_at.isoformat().replace("+00:00", "Z"),
+        }
     ]
 
 
 def test_an_expired_share_is_not_found_at_once(as_user, patient_ayse, doctor_x):
     full_profile(patient_ayse)
-    share_with(patient_ayse, doctor_x, expires_at=timezone.now() + datetime.timedelta(hours=1))
+    share_with(patient_ayse, doctor_x, categories=["allergy"], expires_at=timezone.now() + datetime.timedelta(hours=1))
 
     with freeze_time(timezone.now() + datetime.timedelta(hours=1, seconds=1)):
         client = as_user(doctor_x.user)
@@ -122,15 +148,24 @@ def test_an_expired_share_is_not_found_at_once(as_user, patient_ayse, doctor_x):
 
 def test_a_share_on_an_outdated_notice_no_longer_gives_access(as_user, patient_ayse, doctor_x):
     full_profile(patient_ayse)
-    share_with(patient_ayse, doctor_x)
-    ConsentText.objects.create(purpose=Purpose.HEALTH_PROFILE_SHARE, version=2, language="tr", text="v2")
+    share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
+    ConsentText.objects.create(
+        purpose=Purpose.HEALTH_PROFILE_SHARE, version=share_version() + 1, language="tr", text="next"
+    )
 
     assert as_user(doctor_x.user).get(profile_url(patient_ayse)).status_code == 404
 
 
 def test_sharing_needs_the_storage_consent_first(as_user, patient_ayse, doctor_x):
     response = as_user(patient_ayse).post(
-        CONSENTS, {"purpose": "health_profile_share", "text_version": 1, "doctor": str(doctor_x.id)}, format="json"
+        CONSENTS,
+        {
+            "purpose": "health_profile_share",
+            "text_version": share_version(),
+            "doctor": str(doctor_x.id),
+            "categories": ["allergy"],
+        },
+        format="json",
     )
 
     assert (response.status_code, response.json()["code"]) == (403, "consent_required")
@@ -143,7 +178,12 @@ def test_an_unknown_category_is_refused_and_nothing_is_recorded(as_user, patient
 
     response = as_user(patient_ayse).post(
         CONSENTS,
-        {"purpose": "health_profile_share", "text_version": 1, "doctor": str(doctor_x.id), "categories": ["genome"]},
+        {
+            "purpose": "health_profile_share",
+            "text_version": share_version(),
+            "doctor": str(doctor_x.id),
+            "categories": ["allergy", "genome"],
+        },
         format="json",
     )
 
@@ -154,7 +194,7 @@ def test_an_unknown_category_is_refused_and_nothing_is_recorded(as_user, patient
 
 def test_a_doctor_without_a_share_gets_404_even_for_an_existing_patient(as_user, patient_ayse, doctor_x, doctor_y):
     full_profile(patient_ayse)
-    share_with(patient_ayse, doctor_x)
+    share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
 
     response = as_user(doctor_y.user).get(profile_url(patient_ayse))
 
@@ -189,7 +229,7 @@ def test_the_patient_sees_who_read_their_profile_in_the_access_log(
 
 def test_a_withdrawn_share_stops_the_doctors_reads_at_once(as_user, patient_ayse, doctor_x):
     full_profile(patient_ayse)
-    grant = share_with(patient_ayse, doctor_x)
+    grant = share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
     doctor = as_user(doctor_x.user)
     assert doctor.get(profile_url(patient_ayse)).status_code == 200
 

@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection
 from health_profiles.models import HealthEntry, ShareGrant
 from privacy.models import AuditEntry, ConsentEvent, ConsentText, Purpose
 from privacy.services import consent_withdraw
-from tests.health_profiles.scenario import full_profile, grant_storage, share_with
+from tests.health_profiles.scenario import ALL_CATEGORIES, full_profile, grant_storage, share_with
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +26,10 @@ def test_withdrawing_storage_deletes_every_entry_and_share_and_ends_access(
     storage = full_profile(patient_ayse) and ConsentEvent.objects.get(
         subject=patient_ayse, purpose=Purpose.HEALTH_PROFILE_STORAGE
     )
-    share_x = share_with(patient_ayse, doctor_x)
+    share_x = share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
     share_with(patient_ayse, doctor_y, categories=["allergy"])
     full_profile(patient_mehmet)
-    share_with(patient_mehmet, doctor_x)
+    share_with(patient_mehmet, doctor_x, categories=ALL_CATEGORIES)
     assert HealthEntry.objects.filter(patient=patient_ayse).count() == 4
     assert ShareGrant.objects.filter(patient=patient_ayse).count() == 2
 
@@ -61,7 +61,7 @@ def test_withdrawing_storage_deletes_every_entry_and_share_and_ends_access(
 
 def test_withdrawing_storage_leaves_no_share_consent_listed_as_given(as_user, patient_ayse, doctor_x):
     storage = grant_storage(patient_ayse)
-    share_with(patient_ayse, doctor_x)
+    share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
     client = as_user(patient_ayse)
 
     withdraw(client, storage)
@@ -75,8 +75,8 @@ def test_withdrawing_storage_leaves_no_share_consent_listed_as_given(as_user, pa
 
 def test_withdrawing_a_share_ends_only_that_doctors_access(as_user, patient_ayse, doctor_x, doctor_y):
     full_profile(patient_ayse)
-    share_x = share_with(patient_ayse, doctor_x)
-    share_with(patient_ayse, doctor_y)
+    share_x = share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
+    share_with(patient_ayse, doctor_y, categories=ALL_CATEGORIES)
 
     response = withdraw(as_user(patient_ayse), share_x)
 
@@ -124,7 +124,7 @@ def refuse_deleting_entries() -> None:
 def test_a_failing_cascade_rolls_the_whole_withdrawal_back(patient_ayse, doctor_x):
     full_profile(patient_ayse)
     storage = ConsentEvent.objects.get(subject=patient_ayse, purpose=Purpose.HEALTH_PROFILE_STORAGE)
-    share = share_with(patient_ayse, doctor_x)
+    share = share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
     refuse_deleting_entries()
 
     with pytest.raises(DatabaseError, match="refused by test"):

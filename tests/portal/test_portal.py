@@ -114,7 +114,7 @@ def test_a_doctor_without_a_share_gets_404(patient_ayse, doctor_y):
 
 def test_an_expired_share_ends_portal_access(patient_ayse, doctor_x):
     full_profile(patient_ayse)
-    share_with(patient_ayse, doctor_x, expires_at=timezone.now() + timedelta(hours=1))
+    share_with(patient_ayse, doctor_x, categories=["allergy"], expires_at=timezone.now() + timedelta(hours=1))
     client = portal_client(doctor_x.user)
     assert client.get(f"/portal/patients/{patient_ayse.id}/health-profile/").status_code == 200
 
