@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from medplatform.encryption import EncryptedTextField
+from medplatform.encryption import EncryptedTextField, keyed_hash_field
 from medplatform.timestamps import TimeStampedModel
 
 
@@ -48,7 +48,9 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PATIENT)
     national_id = EncryptedTextField(_("TC Kimlik No"), null=True, blank=True)
     # HMAC of the national id, keyed from CRYPTOGRAPHY_KEY: uniqueness without plaintext.
-    national_id_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    national_id_hash = keyed_hash_field(
+        purpose="national_id", source="national_id", null=True, blank=True, unique=True, editable=False
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     erased_at = models.DateTimeField(null=True, blank=True)

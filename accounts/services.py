@@ -15,7 +15,7 @@ from stdnum.tr import tckimlik
 
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
 from accounts.permissions import is_clinic_admin
-from medplatform.encryption import keyed_hash
+from medplatform.encryption import keyed_hash, keyed_hashes
 from medplatform.errors import PermissionDenied, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -70,8 +70,11 @@ def user_update(*, user: User, **changes) -> User:
         raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in sorted(unknown)})
     if "national_id" in changes:
         values = _national_id_values(changes.pop("national_id"))
+        # Under every configured key: during a key rotation, rows not yet rehashed still count.
         if values["national_id_hash"] and (
-            User.objects.filter(national_id_hash=values["national_id_hash"]).exclude(pk=user.pk).exists()
+            User.objects.filter(national_id_hash__in=keyed_hashes(values["national_id"], purpose="national_id"))
+            .exclude(pk=user.pk)
+            .exists()
         ):
             raise ValidationFailed(fields={"national_id": [_("This TC Kimlik No is already registered.")]})
         changes.update(values)

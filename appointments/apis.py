@@ -35,7 +35,7 @@ from appointments.serializers import (
 )
 from appointments.throttles import BookingThrottle
 from medplatform.apiviews import paginated_response, validated
-from medplatform.encryption import keyed_hash
+from medplatform.encryption import keyed_hashes
 from medplatform.errors import PermissionDenied, ValidationFailed
 from privacy.context import act_context
 from privacy.services import audit_record
@@ -253,11 +253,11 @@ class AppointmentListApi(APIView):
             raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
         data = validated(BookInput, request.data)
         data["doctor"] = _doctor(data["doctor"])
-        body_hash = keyed_hash(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")
+        body_hashes = keyed_hashes(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")
         appointment, _replayed = services.appointment_book(
             patient=request.user,
             idempotency_key=key,
-            request_hash=body_hash,
+            request_hashes=body_hashes,
             context=act_context(request),
             **data,
         )

@@ -6,6 +6,7 @@ see `appointments/constraints.py`.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -13,8 +14,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from appointments.constraints import no_overlap
-from medplatform.encryption import EncryptedTextField
+from medplatform.encryption import EncryptedTextField, keyed_hash_field
 from medplatform.timestamps import TimeStampedModel
+
+# How long a retry with the same Idempotency-Key gets the first booking back.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 class VisitType(models.TextChoices):
@@ -199,8 +203,9 @@ class IdempotencyRecord(models.Model):
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    # Keyed hash of the request body: the same key with another body is refused.
-    request_hash = models.CharField(max_length=64)
+    # Keyed hash of the request body: the same key with another body is refused. The body is not
+    # stored, so a key rotation cannot recompute it: replays match it under the old keys instead.
+    request_hash = keyed_hash_field(purpose="idempotency", kept_for=IDEMPOTENCY_WINDOW)
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

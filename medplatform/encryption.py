@@ -9,6 +9,13 @@ changes the library's defaults get wrong for us:
 - values are stored as JSON, not pickled, so a stolen key can never become code execution;
 - reading tries the current key first, then CRYPTOGRAPHY_OLD_KEYS, so a rotation can run while
   the site serves (see `manage.py rotate_encryption_key`).
+
+Keyed hashes (`KeyedHashField`) sit beside encrypted columns for look-ups. They are written under
+the current key; look-ups match the hashes under every configured key (`keyed_hashes`), so a row
+hashed under an old key is still found until the rotation command has recomputed it.
+
+Every derived key is computed once per process and key string: PBKDF2 with 100,000 rounds costs
+tens of milliseconds, far too much for every booking or national-id write.
 """
 
 import datetime
@@ -20,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.kdf import pbkdf2
 from django.conf import settings
 from django.db import models
 from django_cryptography.core.signing import BadSignature, FernetSigner
@@ -37,8 +44,12 @@ class DecryptionError(Exception):
     """A stored value does not decrypt with any configured key."""
 
 
+@functools.lru_cache(maxsize=64)
 def _derive(secret: str, purpose: str) -> bytes:
-    kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=f"medplatform:{purpose}".encode(), iterations=100_000)
+    """Cached per (key string, purpose): a settings change (a new key, a test's override) derives afresh."""
+    kdf = pbkdf2.PBKDF2HMAC(
+        algorithm=hashes.SHA256(), length=32, salt=f"medplatform:{purpose}".encode(), iterations=100_000
+    )
     return kdf.derive(secret.encode())
 
 
@@ -58,8 +69,13 @@ def current_key() -> _Key:
     return _key_for(settings.CRYPTOGRAPHY_KEY)
 
 
+def configured_secrets() -> list[str]:
+    """CRYPTOGRAPHY_KEY first, then each of CRYPTOGRAPHY_OLD_KEYS once."""
+    return list(dict.fromkeys([settings.CRYPTOGRAPHY_KEY, *(old for old in settings.CRYPTOGRAPHY_OLD_KEYS if old)]))
+
+
 def reading_keys() -> list[_Key]:
-    return [current_key(), *(_key_for(old) for old in settings.CRYPTOGRAPHY_OLD_KEYS if old)]
+    return [_key_for(secret) for secret in configured_secrets()]
 
 
 def encrypt_value(value: Any) -> bytes:
@@ -85,10 +101,44 @@ def is_current(token: bytes) -> bool:
     return True
 
 
+def _keyed_hash_under(secret: str, value: str, purpose: str) -> str:
+    return hmac.new(_derive(secret, f"lookup:{purpose}"), value.encode(), hashlib.sha256).hexdigest()
+
+
 def keyed_hash(value: str, *, purpose: str) -> str:
-    """HMAC for unique look-ups beside an encrypted column; keyed from CRYPTOGRAPHY_KEY."""
-    key = _derive(settings.CRYPTOGRAPHY_KEY, f"lookup:{purpose}")
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    """HMAC for unique look-ups beside an encrypted column, under CRYPTOGRAPHY_KEY: what to store."""
+    return _keyed_hash_under(settings.CRYPTOGRAPHY_KEY, value, purpose)
+
+
+def keyed_hashes(value: str, *, purpose: str) -> list[str]:
+    """The HMAC under every configured key, current first: what to look up while a rotation runs."""
+    return [_keyed_hash_under(secret, value, purpose) for secret in configured_secrets()]
+
+
+@dataclass(frozen=True)
+class KeyedHash:
+    """What a keyed-hash column holds, so that `rotate_encryption_key` can find and recompute it.
+
+    `source` names the encrypted field of the same row that is hashed: the rotation recomputes the
+    hash under the new key from it. With no source (a hash of something not stored, such as an
+    idempotent request's body) the hash cannot be recomputed; `kept_for` then says how long such a
+    row matters after its `created_at`, which is how long the old key must stay configured.
+    """
+
+    purpose: str
+    source: str | None = None
+    kept_for: datetime.timedelta | None = None
+
+
+def keyed_hash_field(
+    *, purpose: str, source: str | None = None, kept_for: datetime.timedelta | None = None, **options
+) -> models.CharField:
+    """A CharField holding `keyed_hash(..., purpose=purpose)`; migrations see a plain CharField."""
+    if (source is None) == (kept_for is None):
+        raise ValueError("a keyed-hash column needs either source (recomputable) or kept_for (not recomputable)")
+    field = models.CharField(max_length=64, **options)
+    field.keyed_hash = KeyedHash(purpose=purpose, source=source, kept_for=kept_for)
+    return field
 
 
 class _ProjectEncryptedMixin(EncryptedMixin):

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
 from appointments.demo import create_demo_schedule
+from privacy.startup import verify_for_command
 
 DEMO_PASSWORD = "demo-only-Password-1"  # noqa: S105  (printed on purpose: demo database only)
 
@@ -119,6 +120,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("seed_demo refuses to run with MEDPLATFORM_ENV=production (it sets known passwords).")
+        verify_for_command()
         with transaction.atomic():
             rows, schedules = self._seed()
         self._print(rows, schedules)

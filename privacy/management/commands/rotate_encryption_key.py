@@ -4,10 +4,16 @@ Rotation, step by step:
   1. put the new key in CRYPTOGRAPHY_KEY and the old one in CRYPTOGRAPHY_OLD_KEYS, restart
      (the site keeps reading old values meanwhile);
   2. `manage.py rotate_encryption_key --dry-run`, then `manage.py rotate_encryption_key`;
-  3. when it reports nothing left under an old key, drop CRYPTOGRAPHY_OLD_KEYS and restart.
+  3. when it reports nothing left under an old key (and the time it names for hashes it cannot
+     recompute has passed), drop CRYPTOGRAPHY_OLD_KEYS and restart.
 
 The columns are found through the app registry (every EncryptedTextField / EncryptedDateField of
-every model), so a new encrypted column is rotated without touching this command. Each batch is
+every model), so a new encrypted column is rotated without touching this command. Keyed-hash
+columns (`keyed_hash_field(source=...)`, such as the national-id hash) are recomputed under the
+new key from the decrypted source in the same batch, so look-ups by hash keep working; until
+then look-ups match the hash under every configured key. Keyed hashes of data that is not stored
+(`keyed_hash_field(kept_for=...)`, the idempotency body hashes) cannot be recomputed: the command
+says until when the old keys must stay configured for them. Each batch is
 its own transaction with its rows locked, and values already under the current key are skipped,
 so an interrupted run is resumed by running the command again. Values are decrypted and
 re-encrypted in memory only; nothing about them is printed.
@@ -18,6 +24,8 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from medplatform.encryption import (
     DecryptionError,
@@ -26,7 +34,9 @@ from medplatform.encryption import (
     decrypt_value,
     encrypt_value,
     is_current,
+    keyed_hash,
 )
+from privacy.startup import verify_for_command
 
 
 @dataclass
@@ -34,6 +44,7 @@ class Tally:
     rotated: int = 0
     current: int = 0
     undecryptable: int = 0
+    rehashed: int = 0
     rows: int = 0
     failed_rows: list = field(default_factory=list)
 
@@ -50,38 +61,75 @@ def encrypted_columns() -> list[tuple[type[models.Model], list[models.Field]]]:
     return sorted(found, key=lambda item: item[0]._meta.label)
 
 
+def keyed_hash_columns(model: type[models.Model]) -> list[models.Field]:
+    """The model's keyed-hash columns (see `medplatform.encryption.keyed_hash_field`)."""
+    return [f for f in model._meta.concrete_fields if getattr(f, "keyed_hash", None) is not None]
+
+
+def unrecomputable_hashes() -> list[tuple[type[models.Model], models.Field]]:
+    """Keyed-hash columns over data that is not stored: only the old keys still match them."""
+    return [
+        (model, f)
+        for model in apps.get_models()
+        if not model._meta.proxy and model._meta.managed
+        for f in keyed_hash_columns(model)
+        if f.keyed_hash.source is None
+    ]
+
+
 def rotate_model(model, fields, *, batch_size: int, dry_run: bool, progress=None) -> Tally:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk = quote(model._meta.pk.column)
+    hash_fields = [f for f in keyed_hash_columns(model) if f.keyed_hash.source is not None]
+    sources = {f.keyed_hash.source for f in hash_fields}
+    if not sources <= {f.name for f in fields}:
+        raise CommandError(f"{model._meta.label}: a keyed hash's source must be an encrypted field of the model")
     columns = [quote(f.column) for f in fields]
+    hash_columns = [quote(f.column) for f in hash_fields]
     lock = " FOR UPDATE" if connection.features.has_select_for_update and not dry_run else ""
     tally = Tally()
     last_pk = None
     while True:
         with transaction.atomic():
             where = f" WHERE {pk} > %s" if last_pk is not None else ""
-            sql = f"SELECT {pk}, {', '.join(columns)} FROM {table}{where} ORDER BY {pk} LIMIT %s{lock}"  # noqa: S608
+            selected = ", ".join([*columns, *hash_columns])
+            sql = f"SELECT {pk}, {selected} FROM {table}{where} ORDER BY {pk} LIMIT %s{lock}"  # noqa: S608
             with connection.cursor() as cursor:
                 cursor.execute(sql, [last_pk, batch_size] if last_pk is not None else [batch_size])
                 rows = cursor.fetchall()
                 for row_pk, *values in rows:
                     changes = {}
-                    for column, value in zip(columns, values, strict=True):
+                    plains = {}
+                    for f, column, value in zip(fields, columns, values[: len(columns)], strict=True):
                         if value is None:
                             continue
                         token = bytes(value)
-                        if is_current(token):
+                        current = is_current(token)
+                        if current and f.name not in sources:
                             tally.current += 1
                             continue
                         try:
-                            plain = decrypt_value(token)
+                            plains[f.name] = decrypt_value(token)
                         except DecryptionError:
                             tally.undecryptable += 1
                             tally.failed_rows.append(str(row_pk))
                             continue
-                        tally.rotated += 1
-                        changes[column] = connection.Database.Binary(encrypt_value(plain))
+                        if current:
+                            tally.current += 1
+                        else:
+                            tally.rotated += 1
+                            changes[column] = connection.Database.Binary(encrypt_value(plains[f.name]))
+                    # Recomputed whether or not the source was re-encrypted: rows rotated by an
+                    # earlier version of this command kept their old-key hashes.
+                    for f, column, stored in zip(hash_fields, hash_columns, values[len(columns) :], strict=True):
+                        plain = plains.get(f.keyed_hash.source)
+                        if plain is None:
+                            continue
+                        fresh = keyed_hash(str(plain), purpose=f.keyed_hash.purpose)
+                        if fresh != stored:
+                            tally.rehashed += 1
+                            changes[column] = fresh
                     if changes and not dry_run:
                         assignments = ", ".join(f"{column} = %s" for column in changes)
                         cursor.execute(
@@ -106,7 +154,10 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool, batch_size: int, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
+        verify_for_command()
+        started = timezone.now()
         verb = "would re-encrypt" if dry_run else "re-encrypted"
+        rehash_verb = "would recompute" if dry_run else "recomputed"
         totals = Tally()
 
         def progress(model, tally, last_pk):
@@ -115,23 +166,41 @@ class Command(BaseCommand):
 
         for model, fields in encrypted_columns():
             tally = rotate_model(model, fields, batch_size=batch_size, dry_run=dry_run, progress=progress)
+            hashes = [f.name for f in keyed_hash_columns(model) if f.keyed_hash.source is not None]
             self.stdout.write(
                 f"{model._meta.label} ({', '.join(f.name for f in fields)}): {tally.rows} rows, "
                 f"{verb} {tally.rotated} values, {tally.current} already current, "
                 f"{tally.undecryptable} undecryptable"
+                + (f"; {rehash_verb} {tally.rehashed} keyed hashes ({', '.join(hashes)})" if hashes else "")
             )
             if tally.failed_rows:
                 self.stderr.write(f"  rows with undecryptable values: {', '.join(tally.failed_rows[:20])}")
             totals.rotated += tally.rotated
             totals.current += tally.current
             totals.undecryptable += tally.undecryptable
+            totals.rehashed += tally.rehashed
         self.stdout.write(
             f"{'Dry run: ' if dry_run else ''}{verb} {totals.rotated} values; {totals.current} already current; "
             f"{totals.undecryptable} undecryptable."
         )
+        self.stdout.write(f"{rehash_verb} {totals.rehashed} keyed hashes under CRYPTOGRAPHY_KEY.")
+        self._report_unrecomputable(started)
         if totals.undecryptable:
             raise CommandError(
                 f"{totals.undecryptable} values decrypt with neither CRYPTOGRAPHY_KEY nor CRYPTOGRAPHY_OLD_KEYS: "
                 "add the key they were written with to CRYPTOGRAPHY_OLD_KEYS and run again. Keep the old keys "
                 "until this command reports 0 undecryptable."
+            )
+
+    def _report_unrecomputable(self, started) -> None:
+        for model, hash_field in unrecomputable_hashes():
+            kept_for = hash_field.keyed_hash.kept_for
+            live = model._default_manager.filter(created_at__gte=started - kept_for, created_at__lt=started)
+            summary = live.aggregate(newest=Max("created_at"))
+            if summary["newest"] is None:
+                continue
+            self.stdout.write(
+                f"{model._meta.label} ({hash_field.name}): {live.count()} keyed hashes of data that is not stored "
+                "cannot be recomputed; they still match under CRYPTOGRAPHY_OLD_KEYS, so keep the old keys until "
+                f"{summary['newest'] + kept_for:%Y-%m-%d %H:%M} UTC."
             )

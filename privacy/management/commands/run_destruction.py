@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from privacy.retention import destruction_run
+from privacy.startup import verify_for_command
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
 
     def handle(self, *args, dry_run=False, **options):
+        verify_for_command()
         run = destruction_run(now=timezone.now(), dry_run=dry_run)
         verb = "would delete" if dry_run else "deleted"
         for name, count in sorted(run.counts.items()):
