@@ -10,6 +10,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from appointments.models import Appointment
+from health_profiles.models import ShareGrant
 from privacy.models import AuditEntry
 from tests.appointments.conftest import at, book, grant_booking_consent, working_day
 from tests.factories import UserFactory
@@ -153,3 +154,28 @@ def test_the_password_set_link_lets_a_new_staff_member_choose_a_password(client,
     staff.refresh_from_db()
     assert response.status_code == 302
     assert staff.check_password("a-brand-new-passphrase-7")
+
+
+def test_the_portal_names_the_shared_categories_and_when_the_share_ends(patient_ayse, patient_mehmet, doctor_x):
+    full_profile(patient_ayse)
+    full_profile(patient_mehmet)
+    share_with(patient_ayse, doctor_x, categories=["medication", "allergy"])
+    chosen_end = timezone.now() + timedelta(days=30)
+    share_with(patient_mehmet, doctor_x, categories=["condition"], expires_at=chosen_end)
+    after_care = ShareGrant.objects.get(patient=patient_ayse).created_at + timedelta(days=180)
+    client = portal_client(doctor_x.user)
+
+    listed = client.get("/portal/shared-profiles/").content.decode()
+    ayse = client.get(f"/portal/patients/{patient_ayse.id}/health-profile/").content.decode()
+    mehmet = client.get(f"/portal/patients/{patient_mehmet.id}/health-profile/").content.decode()
+
+    def shown(moment) -> str:
+        return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+
+    assert "Alerji, İlaç" in listed and "Hastalık" in listed
+    assert f"{shown(after_care)} (son randevudan 180 gün sonra)" in listed
+    assert shown(chosen_end) in listed
+    assert "Paylaşılan kategoriler: Alerji, İlaç." in ayse
+    assert f"Paylaşım {shown(after_care)} tarihinde sona erer" in ayse and "180 gün sonra" in ayse
+    assert "Paylaşılan kategoriler: Hastalık." in mehmet
+    assert f"Paylaşım, hastanın seçtiği {shown(chosen_end)} tarihinde sona erer." in mehmet
