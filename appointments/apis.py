@@ -38,7 +38,6 @@ from medplatform.apiviews import paginated_response, validated
 from medplatform.encryption import keyed_hashes
 from medplatform.errors import PermissionDenied, ValidationFailed
 from privacy.context import act_context
-from privacy.services import audit_record
 
 MAX_SLOT_DAYS = 31
 
@@ -261,7 +260,9 @@ class AppointmentListApi(APIView):
             context=act_context(request),
             **data,
         )
-        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment.id)
+        appointment = selectors.appointment_detail(
+            viewer=request.user, appointment_id=appointment.id, context=act_context(request)
+        )
         output = AppointmentDetailOutput(appointment, context={"viewer": request.user})
         return Response(output.data, status=status.HTTP_201_CREATED)
 
@@ -273,16 +274,9 @@ class AppointmentDetailApi(APIView):
 
     @extend_schema(responses=AppointmentDetailOutput)
     def get(self, request, appointment_id):
-        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
-        if appointment.patient_id != request.user.id:
-            # The visit reason is special-category data: every read by someone else is audited.
-            audit_record(
-                actor=request.user,
-                action="appointment_viewed",
-                patient=appointment.patient,
-                metadata={"appointment": str(appointment.id)},
-                context=act_context(request),
-            )
+        appointment = selectors.appointment_detail(
+            viewer=request.user, appointment_id=appointment_id, context=act_context(request)
+        )
         return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
 
     @extend_schema(request=Input, responses=AppointmentDetailOutput)
@@ -290,7 +284,9 @@ class AppointmentDetailApi(APIView):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
         data = validated(self.Input, request.data)
         services.appointment_update_details(appointment=appointment, actor=request.user, **data)
-        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
+        appointment = selectors.appointment_detail(
+            viewer=request.user, appointment_id=appointment_id, context=act_context(request)
+        )
         return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
 
 

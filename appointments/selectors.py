@@ -4,7 +4,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
 from django.db import connections
 from django.db.models import BigIntegerField, Func, OuterRef, QuerySet, Subquery
 from django.utils import timezone
@@ -15,6 +14,8 @@ from appointments import availability
 from appointments.availability import Busy, Pause, Shift, Slot
 from appointments.models import Appointment, Break, TimeOff, WorkingHours
 from medplatform.errors import NotFound
+from privacy.context import SYSTEM, ActContext
+from privacy.guard import sensitive_read
 
 # Longest span the next-available search looks ahead (a clinic's horizon is usually shorter).
 NEXT_AVAILABLE_MAX_DAYS = 92
@@ -271,6 +272,24 @@ def appointment_get(*, viewer: User, appointment_id) -> Appointment:
     return appointment
 
 
+VISIT_DETAILS = ("exam_type", "visit_reason")
+
+
+def appointment_detail(*, viewer: User, appointment_id, context: ActContext = SYSTEM) -> Appointment:
+    """One appointment with its visit reason and exam type: whoever sees them besides the patient
+    (the doctor, the clinic's staff) is recorded in the patient's access log."""
+    appointment = appointment_get(viewer=viewer, appointment_id=appointment_id)
+    sensitive_read(
+        actor=viewer,
+        subject=appointment.patient,
+        what="appointment_viewed",
+        categories=VISIT_DETAILS,
+        metadata={"appointment": str(appointment.id)},
+        context=context,
+    )
+    return appointment
+
+
 def appointment_history(*, appointment: Appointment):
     return appointment.history.all()
 
@@ -298,14 +317,6 @@ def time_off_list(*, doctor: Doctor, ending_after: datetime | None = None) -> Qu
     if ending_after is not None:
         time_off = time_off.filter(end__gt=ending_after)
     return time_off.order_by("start", "id")
-
-
-def future_booked_count(*, patient: User, now: datetime) -> int:
-    return Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=now).count()
-
-
-def booking_limit() -> int:
-    return settings.BOOKING_MAX_FUTURE_APPOINTMENTS
 
 
 def appointment_privacy_summary(user: User) -> list[dict]:

@@ -14,7 +14,7 @@ from health_profiles.models import CATEGORY_FIELDS, SPECIFIC_FIELDS, Category, H
 from health_profiles.permissions import can_read_health_profile
 from medplatform.errors import NotFound, ValidationFailed
 from privacy.context import SYSTEM, ActContext
-from privacy.guard import consent_hold
+from privacy.guard import consent_hold, sensitive_read
 from privacy.models import Purpose
 from privacy.services import audit_record
 from privacy.subject_rights import export_document
@@ -102,10 +102,10 @@ def shared_profile_read(*, viewer: User, patient_id, context: ActContext = SYSTE
     if share is None:
         raise NotFound()
     entries = list(selectors.shared_entries(share=share))
-    audit_record(
+    sensitive_read(
         actor=viewer,
-        action="health_profile_read",
-        patient=share.patient,
+        subject=share.patient,
+        what="health_profile_read",
         categories=share.effective_categories,
         metadata={"share": str(share.id), "consent": str(share.consent_id), "entries": len(entries)},
         context=context,

@@ -62,7 +62,9 @@ def agenda(request):
 def appointment_detail(request, appointment_id):
     user = _portal_user(request)
     try:
-        appointment = appointment_selectors.appointment_get(viewer=user, appointment_id=appointment_id)
+        appointment = appointment_selectors.appointment_detail(
+            viewer=user, appointment_id=appointment_id, context=act_context(request, channel="portal")
+        )
     except ApplicationError:
         raise Http404 from None
     return render(
