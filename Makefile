@@ -1,5 +1,6 @@
 # One way to run each thing; README.md names `make run` and `make test`.
-# Every target installs first: a virtualenv in .venv with the hash-pinned requirements/dev.txt.
+# Every target installs first: a virtualenv in .venv with the hash-pinned requirements/dev.txt
+# (scripts/install.sh: uv when it can be had, pip otherwise; says what to install when it cannot).
 # The install is redone only when requirements/dev.txt changes (the stamp file below).
 
 PYTHON ?= python3
@@ -7,12 +8,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev.stamp
 
-# The real-services run (see tests/conftest.py): PostgreSQL and Redis on 127.0.0.1.
-SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/11
+# The real-services run (see tests/conftest.py): scripts/with_services.py starts a private
+# PostgreSQL and Redis (temporary directory, free ports), exports DATABASE_URL and REDIS_URL, runs
+# pytest and removes both. DATABASE_URL / REDIS_URL set in the environment (or on the make command
+# line) are used instead of starting that service.
 SERVICES_TEST_DATABASE ?= test_medplatform_ci
-SERVICES_ENV := DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) \
-	MEDPLATFORM_REQUIRE_SERVICES=1 TEST_DATABASE_NAME=$(SERVICES_TEST_DATABASE)
+WITH_SERVICES := $(BIN)/python scripts/with_services.py
+SERVICES_ENV := $(WITH_SERVICES) env MEDPLATFORM_REQUIRE_SERVICES=1 TEST_DATABASE_NAME=$(SERVICES_TEST_DATABASE)
 # The embedded run must not pick up a developer's service variables by accident.
 EMBEDDED_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u MEDPLATFORM_REQUIRE_SERVICES \
 	-u TEST_DATABASE_NAME -u MEDPLATFORM_ENV
@@ -28,23 +30,23 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
 .PHONY: install run test test-embedded test-services lint format bench-doctors clean-venv
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+$(STAMP): requirements/dev.txt
+	@PYTHON=$(PYTHON) sh scripts/install.sh $(VENV) requirements/dev.txt
+	@touch $@
 
-$(STAMP): requirements/dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check --quiet --require-hashes -r requirements/dev.txt
-	touch $@
-
-locale/%.mo: locale/%.po
-	msgfmt --check-format -o $@ $<
+# GNU msgfmt when gettext is installed; a standard-library fallback otherwise (scripts/msgfmt.py).
+locale/%.mo: locale/%.po | $(STAMP)
+	@$(BIN)/python scripts/msgfmt.py $<
 
 install: $(STAMP) $(MO_FILES)
+
+PORT ?= 8000
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:8000/  (API docs: http://127.0.0.1:8000/api/docs/  admin: http://127.0.0.1:8000/admin/)"
-	$(BIN)/python manage.py runserver --insecure 127.0.0.1:8000
+	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/docs/  admin: http://127.0.0.1:$(PORT)/admin/)"
+	$(BIN)/python manage.py runserver --insecure 127.0.0.1:$(PORT)
 
 test: install
 	$(MAKE) --no-print-directory test-embedded
@@ -55,7 +57,7 @@ test-embedded: install
 	@$(call pytest_strict,$(EMBEDDED_ENV),$(PYTEST_ARGS))
 
 test-services: install
-	@echo "== real-services run: PostgreSQL and Redis on 127.0.0.1 =="
+	@echo "== real-services run: a private PostgreSQL and Redis of this run's own =="
 	@$(call pytest_strict,$(SERVICES_ENV),--create-db $(PYTEST_ARGS))
 
 lint: install

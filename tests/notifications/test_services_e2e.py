@@ -22,9 +22,9 @@ from notifications.services import ReminderDue, notification_enqueue, notificati
 from tests.notifications.conftest import booking_context
 from tests.notifications.workers import (
     FAST_TIMINGS,
-    SHARED_REDIS,
     PrivateRedis,
     Worker,
+    broker_url,
     celery_client,
     purge,
     wait_until,
@@ -61,12 +61,13 @@ def fake(settings, live_server, callback_delay, response_delay):
 
 @pytest.fixture
 def worker(fake, live_server, tmp_path):
-    purge(SHARED_REDIS)
-    worker = Worker(broker_url=SHARED_REDIS, fake=fake, public_base_url=live_server.url, log_dir=tmp_path).start()
-    with celery_client(SHARED_REDIS):
+    broker = broker_url()
+    purge(broker)
+    worker = Worker(broker_url=broker, fake=fake, public_base_url=live_server.url, log_dir=tmp_path).start()
+    with celery_client(broker):
         yield worker
     worker.stop()
-    purge(SHARED_REDIS)
+    purge(broker)
 
 
 _password = make_password("test-only-e2e-password-42")
@@ -132,7 +133,7 @@ def test_booking_cancellation_and_reminders_each_send_one_message(fake, worker):
     ]:
         reminders_create_due(now=now, due=reminder_leads)
 
-    assert wait_until(all_done(4), timeout=60, tick=sweep)
+    assert wait_until(all_done(4), timeout=240, tick=sweep)
     kinds = sorted(Notification.objects.values_list("kind", flat=True))
     print(f"\nflow: rows={len(kinds)} fake messages={len(fake.messages)} statuses={dict(statuses())}")
     assert kinds == [
@@ -160,7 +161,7 @@ def test_worker_killed_repeatedly_while_500_dispatch_every_message_goes_out_exac
     for _ in range(8):
         sent_before = len(fake.messages)
         target = min(sent_before + 20, 500)
-        if not wait_until(lambda target=target: len(fake.messages) >= target, timeout=60, tick=sweep, every=2.0):
+        if not wait_until(lambda target=target: len(fake.messages) >= target, timeout=180, tick=sweep, every=2.0):
             break
         if len(fake.messages) >= 500:
             break
@@ -171,9 +172,9 @@ def test_worker_killed_repeatedly_while_500_dispatch_every_message_goes_out_exac
 
     # Every row accepted by the provider (the sweeper takes over what the dead workers left),
     # then the held-back delivery callbacks arrive.
-    accepted = wait_until(lambda: statuses().get(Status.SENT, 0) >= 500, timeout=240, tick=sweep, every=2.0)
+    accepted = wait_until(lambda: statuses().get(Status.SENT, 0) >= 500, timeout=600, tick=sweep, every=2.0)
     fake.release_callbacks()
-    finished = accepted and wait_until(all_done(500), timeout=120)
+    finished = accepted and wait_until(all_done(500), timeout=300)
 
     worker.stop()  # flushes its log for the counts below
     per_recipient = Counter(message.to for message in fake.messages)
@@ -198,7 +199,7 @@ def test_bookings_succeed_while_redis_is_down_and_messages_go_out_once_it_is_bac
     try:
         with celery_client(redis.url):
             book(patients[0], "booked:before")
-            assert wait_until(all_done(1), timeout=60)
+            assert wait_until(all_done(1), timeout=240)
 
             redis.stop()
             started = time.monotonic()
@@ -209,7 +210,7 @@ def test_bookings_succeed_while_redis_is_down_and_messages_go_out_once_it_is_bac
             assert pending == 19 and len(fake.messages) == 1
 
             redis.start()
-            finished = wait_until(all_done(20), timeout=120, tick=sweep, every=2.0)
+            finished = wait_until(all_done(20), timeout=300, tick=sweep, every=2.0)
     finally:
         worker.stop()
         redis.stop()
@@ -237,7 +238,7 @@ def test_429_and_500_bursts_are_delivered_after_retries_and_permanent_errors_fai
     for number, patient in enumerate(patients):
         book(patient, f"booked:{number}")
 
-    finished = wait_until(all_done(25), timeout=120, tick=sweep, every=2.0)
+    finished = wait_until(all_done(25), timeout=300, tick=sweep, every=2.0)
 
     per_recipient = Counter(message.to for message in fake.messages)
     failed = Notification.objects.filter(status=Status.FAILED)

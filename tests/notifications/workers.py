@@ -14,10 +14,16 @@ from django.db import connection
 from kombu import pools as kombu_pools
 
 from medplatform.celery import app
+from tests.resources import redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
-SHARED_REDIS = "redis://127.0.0.1:6379/5"  # issue 5's database on the shared Redis
+
+
+def broker_url() -> str:
+    """The workers' broker: the run's Redis (tests/resources.py), two databases after REDIS_URL's."""
+    return redis_url(2)
+
 
 # Short timings so a dead worker's row is taken over in seconds, not minutes.
 FAST_TIMINGS = {
@@ -136,7 +142,7 @@ def free_port() -> int:
 
 
 class PrivateRedis:
-    """A redis-server of this test's own on a free port: the shared one on 6379 is never stopped."""
+    """A redis-server of this test's own on a free port, to stop and restart: the run's is never stopped."""
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
@@ -152,18 +158,19 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # generous: a loaded machine
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"private redis-server on port {self.port} exited with {self.process.returncode}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
+                with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:  # refused or timed out: not up yet
+                pass
+            time.sleep(0.05)
         raise RuntimeError("private redis-server did not start")
-
-    def log_count(self, text: str) -> int:
-        """How often `text` appears in the logs of every start of this worker."""
-        return sum(path.read_text(errors="replace").count(text) for path in self.log_dir.glob("worker-*.log"))
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -2,10 +2,12 @@
 
 The structure tests read the compose file on every run. The `services` tests take each
 application service's own `command` and its environment block (interpolated as compose would),
-point DATABASE_URL and REDIS_URL at the local PostgreSQL and Redis (a database of their own,
-`medplatform_ops`, made afresh and migrated by the compose `migrate` command), and start it as a
-local process: web must answer /readyz with 200, the worker a Celery ping, and beat must start
-and stay up. Every process is killed at the end, with bounded waits.
+point DATABASE_URL and REDIS_URL at the run's own PostgreSQL and Redis (see tests/resources.py: a
+database of their own with a random `medplatform_ops_*` name, created here, migrated by the
+compose `migrate` command and dropped at the end; the Redis database after REDIS_URL's), and
+start it as a local process: web must answer /readyz with 200, the worker a Celery ping, and beat
+must start and stay up. Every process is killed at the end. Every wait retries on errors and
+timeouts alike until one generous deadline.
 """
 
 import contextlib
@@ -20,17 +22,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import dj_database_url
 import psycopg
 import pytest
+import redis
 import requests
 import yaml
+
+from tests.resources import postgres_server, postgres_url, redis_url, unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 BIN = Path(sys.executable).parent
-OPS_DATABASE = "medplatform_ops"
-OPS_REDIS_DB = 14
+OPS_REDIS_OFFSET = 1  # the Redis database after REDIS_URL's (whose is the test process's cache)
+# One generous deadline for each readiness wait: gunicorn, Celery and beat boot slowly on a busy
+# machine (gunicorn's first /readyz answer has taken 5-6 s with both cores loaded).
+READY_DEADLINE = 240.0
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -129,38 +135,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_url() -> dict:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    assert url.startswith("postgres"), "the compose check needs DATABASE_URL to point at PostgreSQL"
-    return dj_database_url.parse(url)
-
-
-def _server_params() -> dict:
-    server = _server_url()
-    return {
-        "host": server["HOST"] or "127.0.0.1",
-        "port": server["PORT"] or 5432,
-        "user": server["USER"] or "postgres",
-        "password": server["PASSWORD"] or None,
-    }
-
-
 def _on_server(*statements: str) -> None:
-    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=10, **_server_params()) as conn:
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=30, **postgres_server()) as conn:
         for statement in statements:
             conn.execute(statement)
 
 
-def _recreate_ops_database() -> str:
-    _on_server(f'DROP DATABASE IF EXISTS "{OPS_DATABASE}" WITH (FORCE)', f'CREATE DATABASE "{OPS_DATABASE}"')
-    params = _server_params()
-    credentials = params["user"] + (f":{params['password']}" if params["password"] else "")
-    return f"postgres://{credentials}@{params['host']}:{params['port']}/{OPS_DATABASE}"
-
-
 @pytest.fixture(scope="module")
 def ops_env(tmp_path_factory) -> Iterator[dict[str, str]]:
-    """The compose environment, with the local services in place of the compose network's."""
+    """The compose environment, with the run's services in place of the compose network's."""
+    database = unique_name("medplatform_ops")  # created here, so dropping it touches nothing else
+    _on_server(f'CREATE DATABASE "{database}"')
+    broker = redis_url(OPS_REDIS_OFFSET)
     host_env = {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "CRYPTOGRAPHY_KEY": secrets.token_urlsafe(50),
@@ -170,15 +156,18 @@ def ops_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     env.pop("CELERY_BROKER_URL", None)
     env.update(service_environment("migrate", host_env))
     env.update(
-        DATABASE_URL=_recreate_ops_database(),
-        REDIS_URL=f"redis://127.0.0.1:6379/{OPS_REDIS_DB}",
+        DATABASE_URL=postgres_url(database),
+        REDIS_URL=broker,
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PYTHONPATH=str(ROOT),
         MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
         HOME=str(tmp_path_factory.mktemp("home")),
     )
-    yield env
-    _on_server(f'DROP DATABASE IF EXISTS "{OPS_DATABASE}" WITH (FORCE)')
+    try:
+        yield env
+    finally:
+        _on_server(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        redis.Redis.from_url(broker).flushdb()  # what the worker and beat left in the broker
 
 
 @contextlib.contextmanager
@@ -215,16 +204,21 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # stragglers: prefork children, gunicorn workers
 
 
-def _wait_for(check, *, timeout: float, what: str, process: subprocess.Popen, log: Path):
+def _wait_for(check, *, what: str, process: subprocess.Popen, log: Path, timeout: float = READY_DEADLINE):
+    """Call `check` until it returns something true, or fail at the one deadline.
+
+    `check` returns None (or False) for "not yet", whatever the reason: refused, timed out or
+    not the answer yet; only the deadline or the process's death ends the wait."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         result = check()
         if result:
             return result
         if process.poll() is not None:
             pytest.fail(f"{what}: the process exited with {process.returncode}:\n{_tail(log)}")
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s:\n{_tail(log)}")
         time.sleep(0.5)
-    pytest.fail(f"{what}: not within {timeout} s:\n{_tail(log)}")
 
 
 def _tail(log: Path, lines: int = 40) -> str:
@@ -235,14 +229,14 @@ def _tail(log: Path, lines: int = 40) -> str:
 def migrated(ops_env, tmp_path_factory) -> dict[str, str]:
     workdir = tmp_path_factory.mktemp("migrate")
     command = service_command("migrate", ops_env)
-    result = subprocess.run(command, cwd=workdir, env=ops_env, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(command, cwd=workdir, env=ops_env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return ops_env
 
 
 @pytest.mark.services
 def test_the_migrate_command_migrates_a_new_database(migrated):
-    with psycopg.connect(migrated["DATABASE_URL"], connect_timeout=10) as conn:
+    with psycopg.connect(migrated["DATABASE_URL"], connect_timeout=30) as conn:
         applied = conn.execute("SELECT count(*) FROM django_migrations WHERE app = 'accounts'").fetchone()[0]
 
     assert applied >= 1
@@ -255,23 +249,19 @@ def test_web_answers_readyz(migrated, tmp_path):
     gunicorn_args = {"GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} --workers 2 --timeout 30"}
     assert "GUNICORN_CMD_ARGS" in service_environment("web", migrated)
 
+    # production settings redirect plain HTTP; the TLS proxy in front says https
+    https = {"X-Forwarded-Proto": "https"}
     with started("web", migrated, tmp_path, gunicorn_args) as (process, log):
 
         def ready():
             try:
-                # production settings redirect plain HTTP; the TLS proxy in front says https
-                response = requests.get(
-                    f"http://127.0.0.1:{port}/readyz", headers={"X-Forwarded-Proto": "https"}, timeout=3
-                )
-            except requests.ConnectionError:
+                return requests.get(f"http://127.0.0.1:{port}/readyz", headers=https, timeout=30)
+            except requests.RequestException:  # refused, reset or timed out: not ready yet
                 return None
-            return response
 
-        response = _wait_for(ready, timeout=60, what="web /readyz", process=process, log=log)
-        healthz = requests.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"}, timeout=3)
-        api = requests.get(
-            f"http://127.0.0.1:{port}/api/v1/doctors/", headers={"X-Forwarded-Proto": "https"}, timeout=10
-        )
+        response = _wait_for(ready, what="web /readyz", process=process, log=log)
+        healthz = requests.get(f"http://127.0.0.1:{port}/healthz", headers=https, timeout=60)
+        api = requests.get(f"http://127.0.0.1:{port}/api/v1/doctors/", headers=https, timeout=60)
 
     assert response.status_code == 200, response.text
     assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
@@ -284,25 +274,27 @@ def test_the_worker_answers_a_ping(migrated, tmp_path):
     with started("worker", migrated, tmp_path) as (process, log):
         _wait_for(
             lambda: " ready." in log.read_text(errors="replace"),
-            timeout=90,
             what="celery worker start",
             process=process,
             log=log,
         )
 
         def pong():
-            result = subprocess.run(
-                [str(BIN / "celery"), "-A", "medplatform", "inspect", "ping", "--timeout", "5"],
-                cwd=tmp_path,
-                env=migrated,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            try:
+                result = subprocess.run(
+                    [str(BIN / "celery"), "-A", "medplatform", "inspect", "ping", "--timeout", "10"],
+                    cwd=tmp_path,
+                    env=migrated,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return None
             return result if result.returncode == 0 and "pong" in result.stdout else None
 
-        result = _wait_for(pong, timeout=90, what="celery inspect ping", process=process, log=log)
+        result = _wait_for(pong, what="celery inspect ping", process=process, log=log)
 
     assert "1 node online" in result.stdout or "nodes online" in result.stdout
 
@@ -312,7 +304,6 @@ def test_beat_starts_and_stays_up(migrated, tmp_path):
     with started("beat", migrated, tmp_path) as (process, log):
         _wait_for(
             lambda: "beat: Starting..." in log.read_text(errors="replace"),
-            timeout=60,
             what="celery beat start",
             process=process,
             log=log,

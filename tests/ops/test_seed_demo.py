@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.management.commands.seed_demo import DEMO_PASSWORD, DOCTORS, PATIENTS
 from accounts.models import Clinic, ClinicMembership, Doctor, User
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,39 @@ def test_it_seeds_every_role_once_however_often_it_runs():
     assert Doctor.objects.values("specialty").distinct().count() >= 3
     assert set(ClinicMembership.objects.values_list("role", flat=True)) == {"admin", "receptionist"}
     assert User.objects.filter(role="patient").count() == 2
+
+
+def test_a_rerun_keeps_what_exists_and_changes_nothing(django_assert_max_num_queries):
+    """`make run` on a warm machine: no password reset, no re-seed, a handful of queries, no hashing."""
+    _seed()
+    user = User.objects.get(email=PATIENTS[0][0])
+    user.set_password("changed-by-the-demo-user-42")
+    user.first_name = "Renamed"
+    user.save()
+
+    with django_assert_max_num_queries(8):  # 3 of them: the encryption-canary startup check
+        out = _seed()
+
+    user.refresh_from_db()
+    assert user.check_password("changed-by-the-demo-user-42") and user.first_name == "Renamed"
+    assert "nothing changed" in out and DEMO_PASSWORD in out
+
+
+def test_a_rerun_brings_back_only_what_is_missing():
+    _seed()
+    kept = User.objects.get(email=PATIENTS[0][0])
+    kept.set_password("changed-by-the-demo-user-42")
+    kept.save()
+    missing = Doctor.objects.get(user__email=DOCTORS[0].email)
+    missing.working_hours.all().delete()
+    missing.breaks.all().delete()
+    missing.delete()
+
+    _seed()
+
+    doctor = Doctor.objects.get(user__email=DOCTORS[0].email)
+    assert doctor.working_hours.exists() and doctor.clinics.exists()
+    assert User.objects.get(email=PATIENTS[0][0]).check_password("changed-by-the-demo-user-42")
 
 
 def test_it_prints_the_logins_and_urls():

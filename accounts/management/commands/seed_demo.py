@@ -1,7 +1,9 @@
 """Demo data for the embedded default: `manage.py seed_demo` (idempotent; `make run` calls it).
 
-Every account gets the same demo-only password, printed at the end. Refused under
-MEDPLATFORM_ENV=production: known passwords never belong in a real database.
+Every account is created with the same demo-only password, printed at the end. What exists is left
+as it is: a rerun (every `make run`) creates only what is missing, so a password or a name changed
+in the demo database survives, and when everything is there it costs a few queries and no password
+hashing. Refused under MEDPLATFORM_ENV=production: known passwords never belong in a real database.
 """
 
 import functools
@@ -96,16 +98,27 @@ PATIENTS = [
 ]
 
 
-def _user(email: str, first_name: str, last_name: str, role: str, phone: str = "", **flags) -> User:
-    """Create the demo user, or bring an existing one back to its demo state (password included)."""
-    user = User.objects.filter(email=email).first() or User(email=email)
-    user.first_name, user.last_name, user.role, user.phone = first_name, last_name, role, phone
-    user.is_active = True
+def _user(email: str, first_name: str, last_name: str, role: str, phone: str = "", **flags) -> tuple[User, bool]:
+    """The demo user: created with the demo password when missing, an existing one left untouched."""
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        return existing, False
+    user = User(email=email, first_name=first_name, last_name=last_name, role=role, phone=phone, is_active=True)
     for name, value in flags.items():
         setattr(user, name, value)
     user.password = _demo_password_hash()
     user.save()
-    return user
+    return user, True
+
+
+def _all_there() -> bool:
+    """Every demo account, clinic and doctor exists already (three queries)."""
+    emails = [PLATFORM_ADMIN, CLINIC_ADMIN, RECEPTIONIST, *(d.email for d in DOCTORS), *(p[0] for p in PATIENTS)]
+    return (
+        User.objects.filter(email__in=emails).count() == len(emails)
+        and Clinic.objects.filter(name__in=[c.name for c in CLINICS]).count() == len(CLINICS)
+        and Doctor.objects.filter(user__email__in=[d.email for d in DOCTORS]).count() == len(DOCTORS)
+    )
 
 
 @functools.cache
@@ -121,64 +134,77 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("seed_demo refuses to run with MEDPLATFORM_ENV=production (it sets known passwords).")
         verify_for_command()
+        if _all_there():
+            self._print(self._rows(), None)
+            return
         with transaction.atomic():
-            rows, schedules = self._seed()
-        self._print(rows, schedules)
+            self._seed()
+        self._print(self._rows(), len([key for demo in DOCTORS for key in demo.clinics]))
 
-    def _seed(self) -> tuple[list[tuple[str, str, str]], int]:
-        rows: list[tuple[str, str, str]] = []
+    @staticmethod
+    def _rows() -> list[tuple[str, str, str]]:
+        clinic = CLINICS[0].name
+        rows = [
+            ("platform admin", PLATFORM_ADMIN, "everything; /admin/"),
+            ("clinic admin", CLINIC_ADMIN, clinic),
+            ("receptionist", RECEPTIONIST, clinic),
+        ]
+        rows += [
+            ("doctor", demo.email, f"{demo.title} {demo.first_name} {demo.last_name}, {demo.specialty}")
+            for demo in DOCTORS
+        ]
+        rows += [("patient", email, f"{first} {last}") for email, first, last, _ in PATIENTS]
+        return rows
+
+    def _seed(self) -> None:
+        """Create what is missing; leave what exists."""
         _user(PLATFORM_ADMIN, "Platform", "Yöneticisi", User.Role.ADMIN, is_staff=True, is_superuser=True)
-        rows.append(("platform admin", PLATFORM_ADMIN, "everything; /admin/"))
 
         clinics = {}
         for demo in CLINICS:
-            clinic, _ = Clinic.objects.update_or_create(
+            clinic, _ = Clinic.objects.get_or_create(
                 name=demo.name, defaults={"city": demo.city, "address": demo.address, "timezone": "Europe/Istanbul"}
             )
             clinics[demo.key] = clinic
         first_clinic = clinics[CLINICS[0].key]
 
-        for email, role, label in [
-            (CLINIC_ADMIN, ClinicMembership.Role.ADMIN, "clinic admin"),
-            (RECEPTIONIST, ClinicMembership.Role.RECEPTIONIST, "receptionist"),
+        for email, role, first, last in [
+            (CLINIC_ADMIN, ClinicMembership.Role.ADMIN, "Deniz", "Kaya"),
+            (RECEPTIONIST, ClinicMembership.Role.RECEPTIONIST, "Elif", "Şahin"),
         ]:
-            first, last = ("Deniz", "Kaya") if role == ClinicMembership.Role.ADMIN else ("Elif", "Şahin")
-            user = _user(email, first, last, User.Role.CLINIC_STAFF)
-            ClinicMembership.objects.update_or_create(user=user, clinic=first_clinic, defaults={"role": role})
-            rows.append((label, email, first_clinic.name))
+            user, _ = _user(email, first, last, User.Role.CLINIC_STAFF)
+            ClinicMembership.objects.get_or_create(user=user, clinic=first_clinic, defaults={"role": role})
 
-        schedules = 0
         for number, demo in enumerate(DOCTORS, start=1):
-            user = _user(
+            user, _ = _user(
                 demo.email, demo.first_name, demo.last_name, User.Role.DOCTOR, phone=f"+9053200002{number:02d}"
             )
-            doctor, _ = Doctor.objects.update_or_create(
+            if Doctor.objects.filter(user=user).exists():
+                continue
+            doctor = Doctor.objects.create(
                 user=user,
-                defaults={
-                    "title": demo.title,
-                    "specialty": Specialty.objects.get(slug=demo.specialty),
-                    "registration_number": demo.registration_number,
-                    "bio": demo.bio,
-                    "is_active": True,
-                },
+                title=demo.title,
+                specialty=Specialty.objects.get(slug=demo.specialty),
+                registration_number=demo.registration_number,
+                bio=demo.bio,
+                is_active=True,
             )
             doctor.clinics.set([clinics[key] for key in demo.clinics])
-            rows.append(("doctor", demo.email, f"{doctor.name}, {demo.specialty}"))
             for key in demo.clinics:
                 create_demo_schedule(doctor, clinics[key])
-                schedules += 1
 
         for email, first, last, phone in PATIENTS:
             _user(email, first, last, User.Role.PATIENT, phone=phone)
-            rows.append(("patient", email, f"{first} {last}"))
-        return rows, schedules
 
-    def _print(self, rows: list[tuple[str, str, str]], schedules: int) -> None:
+    def _print(self, rows: list[tuple[str, str, str]], schedules: int | None) -> None:
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         write = self.stdout.write
-        write(self.style.SUCCESS("Demo data is ready (demo database only)."))
-        write(f"Working hours loaded for {schedules} doctor/clinic pairs.")
-        write(f"\nEvery demo account's password: {DEMO_PASSWORD}\n")
+        if schedules is None:
+            write(self.style.SUCCESS("Demo data is there already (demo database only): nothing changed."))
+        else:
+            write(self.style.SUCCESS("Demo data is ready (demo database only)."))
+            write(f"Working hours loaded for {schedules} doctor/clinic pairs.")
+        write(f"\nEvery demo account's password (unless changed since): {DEMO_PASSWORD}\n")
         width = max(len(email) for _, email, _ in rows)
         for role, email, note in rows:
             write(f"  {role:<15} {email:<{width}}  {note}")
