@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run a command against a private PostgreSQL and a private Redis, then remove both.
 
-    python3 scripts/with_services.py [--] COMMAND [ARG...]
+    python3 scripts/with_services.py [--without-redis] [--] COMMAND [ARG...]
 
 Starts PostgreSQL (initdb into a new temporary directory) and redis-server, each on a free
 loopback port found at run time, exports DATABASE_URL and REDIS_URL to COMMAND, and stops both
@@ -351,7 +351,7 @@ def remove_stale() -> None:
 # --- main -----------------------------------------------------------------------------------------
 
 
-def run(command: list[str]) -> int:
+def run(command: list[str], *, with_redis: bool = True) -> int:
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGHUP, _terminated)
     env = dict(os.environ)
@@ -359,13 +359,15 @@ def run(command: list[str]) -> int:
     child: subprocess.Popen | None = None
     try:
         remove_stale()
-        if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+        if not env.get("DATABASE_URL") or (with_redis and not env.get("REDIS_URL")):
             services = Services()
         if env.get("DATABASE_URL"):
             say("DATABASE_URL is set: using that PostgreSQL, starting none")
         else:
             env["DATABASE_URL"] = services.start_postgres()
-        if env.get("REDIS_URL"):
+        if not with_redis:
+            pass
+        elif env.get("REDIS_URL"):
             say("REDIS_URL is set: using that Redis, starting none")
         else:
             env["REDIS_URL"] = services.start_redis()
@@ -403,12 +405,15 @@ def run(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    with_redis = True
+    if argv and argv[0] == "--without-redis":
+        with_redis, argv = False, argv[1:]
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if argv else 2
-    return run(argv)
+    return run(argv, with_redis=with_redis)
 
 
 if __name__ == "__main__":
