@@ -62,5 +62,6 @@ def verify_or_exit(process: str) -> None:
     try:
         verify()
     except ImproperlyConfigured as refusal:
-        print(f"{process}: {type(refusal).__name__}: {refusal}", file=sys.stderr, flush=True)  # noqa: T201
+        # The process's own stderr: Celery beat redirects sys.stderr into its logger.
+        print(f"{process}: {type(refusal).__name__}: {refusal}", file=sys.__stderr__, flush=True)  # noqa: T201
         raise SystemExit(1) from refusal
