@@ -1,20 +1,12 @@
+from django import forms
 from django.contrib import admin
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 
+from medplatform.admin_readonly import ReadOnlyModelAdmin
+from medplatform.errors import ValidationFailed
+from privacy import subject_rights
+from privacy.context import act_context
 from privacy.models import AuditEntry, ConsentEvent, ConsentText, DataSubjectRequest, DestructionRun
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Append-only evidence: nobody edits or deletes it, not even a superuser."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ConsentText)
@@ -33,29 +25,51 @@ class ConsentTextAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyAdmin):
+class ConsentEventAdmin(ReadOnlyModelAdmin):
     list_display = ["created_at", "subject", "purpose", "action", "doctor", "text_version", "channel"]
     list_filter = ["purpose", "action", "channel"]
     search_fields = ["subject__email"]
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(ReadOnlyModelAdmin):
     list_display = ["at", "actor", "actor_role", "action", "patient", "request_id"]
     list_filter = ["action", "actor_role"]
     search_fields = ["actor__email", "patient__email", "request_id"]
 
 
+class DataSubjectRequestForm(forms.ModelForm):
+    class Meta:
+        model = DataSubjectRequest
+        fields = ["status"]
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        if status != self.instance.status:
+            try:
+                subject_rights.check_privacy_request_status(privacy_request=self.instance, status=status)
+            except ValidationFailed as error:
+                raise ValidationError(error.fields["status"]) from error
+        return status
+
+
 @admin.register(DataSubjectRequest)
 class DataSubjectRequestAdmin(admin.ModelAdmin):
-    """The data-protection officer's queue: answer within 30 days (KVKK Art. 13)."""
+    """The data-protection officer's queue: answer within 30 days (KVKK Art. 13). Only the status
+    changes here, through the service that stamps the answer time and audits the change."""
 
+    form = DataSubjectRequestForm
     list_display = ["created_at", "subject", "type", "status", "due_date", "answered_at"]
     list_filter = ["status", "type"]
     search_fields = ["subject__email"]
     ordering = ["status", "due_date"]
     fields = ["subject", "type", "details", "status", "due_date", "created_at", "answered_at"]
     readonly_fields = ["subject", "type", "details", "due_date", "created_at", "answered_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != DataSubjectRequest.Status.OPEN:
+            return [*self.readonly_fields, "status"]
+        return self.readonly_fields
 
     def has_add_permission(self, request):
         return False
@@ -64,11 +78,16 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        if "status" in form.changed_data and obj.status != DataSubjectRequest.Status.OPEN and not obj.answered_at:
-            obj.answered_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        if "status" in form.changed_data:
+            subject_rights.privacy_request_update(
+                privacy_request=obj,
+                actor=request.user,
+                status=form.cleaned_data["status"],
+                context=act_context(request, channel="admin"),
+            )
+        # No other field is editable, so there is nothing else to save.
 
 
 @admin.register(DestructionRun)
-class DestructionRunAdmin(ReadOnlyAdmin):
+class DestructionRunAdmin(ReadOnlyModelAdmin):
     list_display = ["started_at", "finished_at", "as_of", "counts", "errors"]
