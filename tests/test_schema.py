@@ -15,6 +15,32 @@ def test_the_schema_generates_and_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
 
 
+# API.md rows added for open issues and not built yet, each with its issue. The test below fails
+# when any other API.md path is missing, and when one of these appears (then it leaves this list).
+NOT_YET_BUILT = {
+    "/api/v1/auth/password-reset/": 11,
+    "/api/v1/auth/password-reset/confirm/": 11,
+    "/api/v1/me/password/": 11,
+    "/api/v1/me/verify/": 11,
+    "/api/v1/me/verify/confirm/": 11,
+    "/api/v1/me/invitations/": 11,
+    "/api/v1/me/invitations/{id}/accept/": 11,
+    "/api/v1/me/dependants/": 15,
+    "/api/v1/me/dependants/{id}/handover/": 15,
+    "/api/v1/me/devices/": 15,
+    "/api/v1/me/devices/{id}/": 15,
+    "/api/v1/me/standing/": 15,
+    "/api/v1/strikes/{id}/appeal/": 15,
+    "/api/v1/appeals/{id}/accept/": 15,
+    "/api/v1/appointments/{id}/confirm/": 15,
+    "/api/v1/notifications/twilio/inbound/": 15,
+    "/api/v1/waitlist/": 15,
+    "/api/v1/waitlist/{id}/": 15,
+    "/api/v1/waitlist/{id}/claim/": 15,
+    "/api/v1/privacy/retention/": 16,
+}
+
+
 @pytest.mark.django_db
 def test_every_path_of_the_api_contract_is_in_the_schema(api):
     if not API_MD.exists():
@@ -30,7 +56,9 @@ def test_every_path_of_the_api_contract_is_in_the_schema(api):
     have = {normalise(p) for p in schema["paths"]}
 
     assert contract, "no paths read from API.md"
-    assert sorted(contract - have) == []
+    assert sorted(contract - have - set(NOT_YET_BUILT)) == []
+    assert sorted(set(NOT_YET_BUILT) - contract) == [], "API.md no longer lists these"
+    assert sorted(set(NOT_YET_BUILT) & have) == [], "built: take them out of NOT_YET_BUILT"
 
 
 def test_the_api_docs_page_loads_nothing_from_another_host(client):
