@@ -29,6 +29,7 @@ from accounts.serializers import (
 )
 from accounts.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
+from medplatform.client_address import client_ip
 from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 
@@ -66,7 +67,7 @@ class TokenObtainApi(TokenObtainPairView):
             security_log.warning(
                 "login failed account=%s ip=%s",
                 hashlib.sha256(str(email).strip().lower().encode()).hexdigest()[:16],
-                self.request.META.get("REMOTE_ADDR"),
+                client_ip(self.request),
             )
         return response
 

@@ -5,15 +5,24 @@ import hashlib
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from medplatform.client_address import client_ip
 
-class LoginIpThrottle(SimpleRateThrottle):
+
+class ClientAddressMixin:
+    """Key per-address budgets on the address we trust (client_address), never on a header."""
+
+    def get_ident(self, request):
+        return client_ip(request) or "unknown"
+
+
+class LoginIpThrottle(ClientAddressMixin, SimpleRateThrottle):
     scope = "login_ip"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginAccountThrottle(SimpleRateThrottle):
+class LoginAccountThrottle(ClientAddressMixin, SimpleRateThrottle):
     scope = "login_account"
 
     def get_cache_key(self, request, view):

@@ -6,6 +6,7 @@ Twilio variables switch on the real parts. MEDPLATFORM_ENV=production refuses to
 a real SECRET_KEY and CRYPTOGRAPHY_KEY.
 """
 
+import ipaddress
 import json
 import os
 import secrets
@@ -72,6 +73,19 @@ CRYPTOGRAPHY_OLD_KEYS = _env_list("CRYPTOGRAPHY_OLD_KEYS")
 DEBUG = _env_bool("DEBUG", default=False)
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
+
+# Client addresses (medplatform/client_address.py): X-Forwarded-For is believed only as far as our
+# own reverse proxies wrote it. TRUSTED_PROXY_COUNT is how many stand in front of the app (0: the
+# header is ignored); TRUSTED_PROXIES (IPs or CIDRs) limits which direct peers may send it at all.
+TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from _error
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if TRUSTED_PROXIES else "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

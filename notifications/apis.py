@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
 from medplatform.apiviews import paginated_response, validated
+from medplatform.client_address import client_ip
 from medplatform.errors import PermissionDenied
 from notifications import selectors, services
 from notifications.models import Notification
@@ -78,7 +79,7 @@ class TwilioStatusCallbackApi(APIView):
         params = {key: request.POST.get(key) for key in request.POST}
         token = settings.TWILIO_AUTH_TOKEN
         if not token or not signature or not RequestValidator(token).validate(url, params, signature):
-            security_log.warning("twilio status callback refused: bad signature ip=%s", request.META.get("REMOTE_ADDR"))
+            security_log.warning("twilio status callback refused: bad signature ip=%s", client_ip(request))
             raise PermissionDenied()
         services.notification_apply_provider_status(
             provider_sid=params.get("MessageSid", "") or "",

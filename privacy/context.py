@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from medplatform.client_address import client_ip
 from medplatform.middleware import current_request_id
 
 
@@ -16,7 +17,7 @@ class ActContext:
 def act_context(request, channel: str = "api") -> ActContext:
     return ActContext(
         channel=channel,
-        ip_address=request.META.get("REMOTE_ADDR") or None,
+        ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         request_id=getattr(request, "request_id", "") or current_request_id(),
     )
