@@ -5,11 +5,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -72,8 +74,20 @@ class TokenObtainApi(TokenObtainPairView):
         return response
 
 
+class RotatingRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh input and output; the rotation itself is accounts.services'."""
+
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
+        user = User.objects.filter(id=refresh.get(jwt_settings.USER_ID_CLAIM)).first()
+        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account")
+        successor = services.refresh_token_rotate(refresh=refresh)
+        return {"access": str(successor.access_token), "refresh": str(successor)}
+
+
 class TokenRefreshApi(TokenRefreshView):
-    serializer_class = TokenRefreshSerializer
+    serializer_class = RotatingRefreshSerializer
 
 
 class LogoutApi(APIView):

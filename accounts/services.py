@@ -11,6 +11,11 @@ from django.db import IntegrityError, transaction
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 from stdnum.tr import tckimlik
 
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
@@ -182,3 +187,33 @@ def clinic_doctor_add(
         )
     doctor.clinics.add(clinic)
     return doctor
+
+
+def refresh_token_rotate(*, refresh: RefreshToken) -> RefreshToken:
+    """Blacklist `refresh` and return its successor: of concurrent rotations of one token, one wins.
+
+    simplejwt's own blacklist() is a get_or_create, so two racing refreshes both "blacklist" the
+    token and both get a new pair. Here the blacklist row is inserted first: its unique token
+    column lets exactly one insert through, and the losers are refused as for a used token."""
+    with transaction.atomic(durable=True):
+        outstanding, _created = OutstandingToken.objects.get_or_create(
+            jti=refresh[jwt_settings.JTI_CLAIM],
+            defaults={
+                "user_id": refresh.get(jwt_settings.USER_ID_CLAIM),
+                "created_at": refresh.current_time,
+                "token": str(refresh),
+                "expires_at": datetime_from_epoch(refresh["exp"]),
+            },
+        )
+        try:
+            with transaction.atomic():
+                BlacklistedToken.objects.create(token=outstanding)
+        except IntegrityError as exc:
+            raise TokenError(_("Token is blacklisted")) from exc
+        # The successor keeps the claims (user, token type) under a new id and lifetime.
+        successor = RefreshToken(str(refresh), verify=False)
+        successor.set_jti()
+        successor.set_exp()
+        successor.set_iat()
+        successor.outstand()
+    return successor
