@@ -81,7 +81,14 @@ def consent_grant(
     with transaction.atomic():
         # Serialise grants of one subject so two concurrent requests cannot both pass the check.
         User.objects.select_for_update().filter(pk=subject.pk).first()
-        if consent_is_active(subject=subject, purpose=purpose, doctor=doctor):
+        in_force = consent_active_grants(subject=subject, purpose=purpose, doctor=doctor)
+        if purpose in SCOPED_PURPOSES:
+            # A new share with the same doctor replaces the one in force (other categories, another
+            # end, or renewing one that ended after the last visit): the old grant is withdrawn
+            # first, with its own withdrawal event, so one share per doctor is ever in force.
+            for previous_id in list(in_force.values_list("id", flat=True)):
+                consent_withdraw(subject=subject, grant_id=previous_id, context=context)
+        elif in_force.exists():
             raise ValidationFailed(fields={"purpose": [_("This consent is already given.")]})
         event = ConsentEvent.objects.create(
             subject=subject,

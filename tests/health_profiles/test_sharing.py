@@ -236,3 +236,19 @@ def test_a_withdrawn_share_stops_the_doctors_reads_at_once(as_user, patient_ayse
     consent_withdraw(subject=patient_ayse, grant_id=grant.id)
 
     assert doctor.get(profile_url(patient_ayse)).status_code == 404
+
+
+def test_a_new_share_with_the_same_doctor_replaces_the_one_in_force(as_user, patient_ayse, doctor_x, doctor_y):
+    full_profile(patient_ayse)
+    first = share_with(patient_ayse, doctor_x, categories=["allergy"])
+    other = share_with(patient_ayse, doctor_y, categories=["allergy"])
+
+    second = share_with(patient_ayse, doctor_x, categories=["medication"])
+
+    assert ConsentEvent.objects.filter(grant=first, action=ConsentEvent.Action.WITHDRAW).exists()
+    assert not ConsentEvent.objects.filter(grant=other).exists()
+    assert list(ShareGrant.objects.filter(doctor=doctor_x).values_list("consent_id", "categories")) == [
+        (second.id, ["medication"])
+    ]
+    body = as_user(doctor_x.user).get(profile_url(patient_ayse)).json()
+    assert "allergies" not in body and len(body["medications"]) == 1
