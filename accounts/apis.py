@@ -32,6 +32,7 @@ from accounts.serializers import (
 from accounts.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
 from medplatform.client_address import client_ip
+from medplatform.date_fields import InRangeDateField
 from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 
@@ -183,7 +184,7 @@ class DoctorListApi(APIView):
         city = serializers.CharField(required=False, max_length=100)
         clinic = serializers.UUIDField(required=False)
         q = serializers.CharField(required=False, max_length=100)
-        available_on = serializers.DateField(required=False)
+        available_on = InRangeDateField(required=False)
 
     @extend_schema(parameters=[Filters], responses=DoctorListOutput(many=True))
     def get(self, request):

@@ -35,6 +35,7 @@ from appointments.serializers import (
 )
 from appointments.throttles import BookingThrottle
 from medplatform.apiviews import paginated_response, validated
+from medplatform.date_fields import InRangeDateField, check_year
 from medplatform.encryption import keyed_hashes
 from medplatform.errors import PermissionDenied, ValidationFailed
 from privacy.context import act_context
@@ -63,8 +64,8 @@ class DoctorSlotsApi(APIView):
 
     class Filters(serializers.Serializer):
         # `from` is a Python keyword, hence the source mapping.
-        from_ = serializers.DateField(required=False)
-        to = serializers.DateField(required=False)
+        from_ = InRangeDateField(required=False)
+        to = InRangeDateField(required=False)
 
         def to_internal_value(self, data):
             data = {"from_": data.get("from"), "to": data.get("to")}
@@ -196,6 +197,7 @@ class DateOrDateTimeField(serializers.Field):
         try:
             if len(text) == 10:
                 day = date.fromisoformat(text)
+                check_year(day)
                 if self.end_of_day:
                     day += timedelta(days=1)
                 return datetime.combine(day, time.min, tzinfo=zone(settings.DEFAULT_CLINIC_TIMEZONE))
@@ -204,6 +206,7 @@ class DateOrDateTimeField(serializers.Field):
             raise serializers.ValidationError("Use YYYY-MM-DD or a time with its offset.")
         if timezone.is_naive(value):
             raise serializers.ValidationError("Give the time with its UTC offset.")
+        check_year(value)
         return value
 
 

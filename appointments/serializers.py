@@ -6,20 +6,22 @@ from rest_framework import serializers
 from appointments import permissions
 from appointments.availability import Slot, zone
 from appointments.models import Appointment, AppointmentStatusChange, Break, TimeOff, VisitType, WorkingHours
+from medplatform.date_fields import InRangeDateTimeField, check_year
 
 
 def in_clinic_zone(instant, tz: str) -> str:
     return instant.astimezone(zone(tz)).isoformat()
 
 
-class AwareDateTimeField(serializers.DateTimeField):
-    """A time with its UTC offset; a bare local time is ambiguous and refused."""
+class AwareDateTimeField(InRangeDateTimeField):
+    """A time with its UTC offset, in the supported years; a bare local time is ambiguous and refused."""
 
     default_error_messages = {"naive": "Give the time with its UTC offset, e.g. 2026-12-01T09:30:00+03:00."}
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
             self.fail("naive")
+        check_year(value)
         return value
 
 

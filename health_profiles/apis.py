@@ -13,6 +13,7 @@ from health_profiles import selectors, services
 from health_profiles.models import Category, Severity, ShareGrant
 from health_profiles.serializers import EntryOutput, grouped_output
 from medplatform.apiviews import paginated_response, validated
+from medplatform.date_fields import InRangeDateField
 from medplatform.errors import NotFound, ValidationFailed
 from privacy.context import act_context
 from privacy.models import AuditEntry
@@ -32,9 +33,9 @@ class EntryInput(serializers.Serializer):
     )
     dose = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
     frequency = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    diagnosed_on = serializers.DateField(required=False, allow_null=True)
-    started_on = serializers.DateField(required=False, allow_null=True)
-    ended_on = serializers.DateField(required=False, allow_null=True)
+    diagnosed_on = InRangeDateField(required=False, allow_null=True)
+    started_on = InRangeDateField(required=False, allow_null=True)
+    ended_on = InRangeDateField(required=False, allow_null=True)
 
 
 class EntryPatchInput(EntryInput):

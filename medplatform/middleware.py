@@ -5,6 +5,11 @@ import logging
 import re
 import uuid
 
+from django.http import JsonResponse
+
+from medplatform.errors import error_body
+from medplatform.parsers import NULL_CHARACTER
+
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -48,3 +53,20 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response
+
+
+class NullCharacterQueryMiddleware:
+    """A NUL in a query parameter is refused (400 validation_error) before any view or query sees it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refused = {
+            key.replace("\x00", ""): [str(NULL_CHARACTER)]
+            for key, values in request.GET.lists()
+            if "\x00" in key or any("\x00" in value for value in values)
+        }
+        if refused:
+            return JsonResponse(error_body("validation_error", NULL_CHARACTER, refused), status=400)
+        return self.get_response(request)

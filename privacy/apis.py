@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import Doctor
 from accounts.permissions import IsPatient
 from medplatform.apiviews import paginated_response, validated
+from medplatform.date_fields import InRangeDateTimeField
 from medplatform.errors import ValidationFailed
 from privacy import services, subject_rights
 from privacy.context import act_context
@@ -91,7 +92,7 @@ class ConsentListApi(APIView):
         text_version = serializers.IntegerField(min_value=1)
         doctor = serializers.PrimaryKeyRelatedField(queryset=Doctor.objects.filter(is_active=True), required=False)
         categories = serializers.ListField(child=serializers.CharField(max_length=30), required=False, max_length=10)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        expires_at = InRangeDateTimeField(required=False, allow_null=True)
         language = serializers.ChoiceField(choices=[("tr", "tr"), ("en", "en")], required=False)
 
     @extend_schema(responses=ConsentOutput(many=True))
