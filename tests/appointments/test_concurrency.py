@@ -1,13 +1,12 @@
 """Many patients at the same slot at the same instant: the database lets exactly one through."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from appointments.models import Appointment
 from tests.appointments.conftest import at, grant_booking_consent, working_day
+from tests.concurrency import responses_at_once
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -17,26 +16,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, seri
 
 
 def run_at_once(requests):
-    """Run each callable in its own thread (own connection), all released together."""
-    barrier = threading.Barrier(len(requests))
-    results = [None] * len(requests)
-
-    def worker(index, request):
-        try:
-            barrier.wait(timeout=30)
-            response = request()
-            results[index] = (response.status_code, response.json().get("code"))
-        except Exception as exc:  # recorded, so a crash fails the assertions instead of hanging
-            results[index] = ("exception", repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, r)) for i, r in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    """Each request in its own thread, released together: (status, code) each."""
+    return [
+        (status, body.get("code")) if isinstance(body, dict) else (status, body)
+        for status, body in responses_at_once(requests)
+    ]
 
 
 def patients(count):

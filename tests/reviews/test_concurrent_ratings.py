@@ -4,11 +4,7 @@ Real PostgreSQL and real threads, each with its own database connection: the SQL
 serialises every write, so it would prove nothing here.
 """
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.db.models import Count, Sum
 
 from accounts.models import Doctor
@@ -16,27 +12,11 @@ from medplatform.errors import ConsentRequired, NotFound
 from privacy.services import consent_is_active, consent_withdraw
 from reviews import services
 from reviews.models import Review
+from tests.concurrency import run_at_once
 from tests.factories import ClinicFactory, DoctorFactory, UserFactory
 from tests.reviews.factories import grant_review_publication, past_appointment
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def _run_at_once(tasks: list) -> list:
-    """Start every task at the same moment, each in its own thread (so its own connection)."""
-    barrier = threading.Barrier(len(tasks))
-
-    def run(task):
-        try:
-            barrier.wait(timeout=30)
-            return ("ok", task())
-        except Exception as exc:  # collected and checked by the caller
-            return ("error", exc)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
 
 
 def _fresh_aggregate(doctor: Doctor) -> tuple[int, int]:
@@ -60,7 +40,7 @@ def test_many_patients_reviewing_one_doctor_at_once_keep_the_rating_exact():
         grant_review_publication(patient)
         appointments.append(past_appointment(patient=patient, doctor=doctor))
 
-    results = _run_at_once(
+    results = run_at_once(
         [
             lambda a=a, n=n: services.review_create(
                 patient=a.patient, appointment_id=a.id, rating=1 + n % 5, publish=True
@@ -130,7 +110,7 @@ def test_reviews_hides_restores_and_withdrawals_at_once_keep_the_rating_exact():
     ]
 
     # when
-    results = _run_at_once(tasks)
+    results = run_at_once(tasks)
 
     # then: only the expected refusals, no deadlock or other error
     errors = [value for kind, value in results if kind == "error"]
