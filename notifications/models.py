@@ -6,11 +6,13 @@ rendered when the row is sent and is not stored: rows hold display values only, 
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from medplatform.encryption import keyed_hash_field
 from medplatform.timestamps import TimeStampedModel
 
 
@@ -23,6 +25,8 @@ class Kind(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
     REVIEW_INVITATION = "review_invitation", _("Review invitation")
     MARKETING = "marketing", _("Marketing")
+    VERIFICATION_CODE = "verification_code", _("Verification code")
+    PASSWORD_RESET = "password_reset", _("Password reset")
 
 
 class Channel(models.TextChoices):
@@ -81,6 +85,11 @@ class Notification(TimeStampedModel):
     # Display values only (clinic and doctor names, start time, time zone, appointment id).
     context = models.JSONField(default=dict)
     appointment_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # Keyed hash of the phone number of an SMS, WhatsApp or console row: the daily cap per number
+    # counts across every account that names it.
+    destination_hash = keyed_hash_field(
+        purpose="notification_destination", kept_for=timedelta(days=1), blank=True, db_index=True
+    )
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
