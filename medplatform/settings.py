@@ -265,10 +265,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# Booking rules (per clinic values override these defaults).
-BOOKING_MIN_NOTICE = timedelta(minutes=int(os.environ.get("BOOKING_MIN_NOTICE_MINUTES", "120")))
-BOOKING_HORIZON = timedelta(days=int(os.environ.get("BOOKING_HORIZON_DAYS", "90")))
-BOOKING_CANCEL_CUTOFF = timedelta(minutes=int(os.environ.get("BOOKING_CANCEL_CUTOFF_MINUTES", "120")))
+# Booking rules. Minimum notice, horizon and cancellation cutoff are per clinic (accounts.Clinic).
 BOOKING_MAX_FUTURE_APPOINTMENTS = int(os.environ.get("BOOKING_MAX_FUTURE_APPOINTMENTS", "5"))
 MEETING_BASE_URL = os.environ.get("MEETING_BASE_URL", "https://meet.example.invalid/medplatform/")
 
