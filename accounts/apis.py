@@ -180,11 +180,14 @@ class DoctorListApi(APIView):
     permission_classes = [AllowAny]
 
     class Filters(serializers.Serializer):
-        specialty = serializers.CharField(required=False, max_length=100)
+        specialty = serializers.CharField(
+            required=False, max_length=100, help_text="slug, id, or a name in either language"
+        )
         city = serializers.CharField(required=False, max_length=100)
         clinic = serializers.UUIDField(required=False)
         q = serializers.CharField(required=False, max_length=100)
         available_on = InRangeDateField(required=False)
+        ordering = serializers.ChoiceField(choices=selectors.DOCTOR_ORDERINGS, required=False)
 
     @extend_schema(parameters=[Filters], responses=DoctorListOutput(many=True))
     def get(self, request):
@@ -193,9 +196,14 @@ class DoctorListApi(APIView):
         filters = validated(self.Filters, request.query_params)
         doctors = selectors.doctor_list(**filters)
         paginator = Pagination()
-        page = paginator.paginate_queryset(doctors, request, view=self)
-        # One batch for the whole page: next_available costs the same few queries at any page size.
-        context = {"next_available": next_available_for(doctor_ids=[doctor.id for doctor in page])}
+        if filters.get("ordering") == "next_available":
+            ids, next_available = selectors.doctor_ids_by_next_available(doctors=doctors)
+            page = selectors.doctors_in_order(ids=paginator.paginate_queryset(ids, request, view=self))
+        else:
+            page = paginator.paginate_queryset(doctors, request, view=self)
+            # One batch for the whole page: the same few queries at any page size.
+            next_available = next_available_for(doctor_ids=[doctor.id for doctor in page])
+        context = {"next_available": next_available}
         return paginator.get_paginated_response(DoctorListOutput(page, many=True, context=context).data)
 
 

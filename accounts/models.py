@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from medplatform.encryption import EncryptedTextField, keyed_hash_field
+from medplatform.search_keys import with_search_keys
 from medplatform.timestamps import TimeStampedModel
 
 
@@ -54,6 +55,8 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # search_key("last first"), kept on every save: doctor search matches and sorts on it.
+    name_key = models.CharField(max_length=201, blank=True, db_index=True, editable=False)
 
     objects = UserManager()
 
@@ -66,6 +69,10 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args, update_fields=None, **kwargs):
+        update_fields = with_search_keys(self, update_fields, {"name_key": ("last_name", "first_name")})
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     @property
     def full_name(self) -> str:
@@ -110,12 +117,19 @@ class Clinic(TimeStampedModel):
     min_notice_minutes = models.PositiveIntegerField(_("minimum notice (minutes)"), default=120)
     horizon_days = models.PositiveIntegerField(_("booking horizon (days)"), default=90)
     cancel_cutoff_minutes = models.PositiveIntegerField(_("patient cancellation cutoff (minutes)"), default=120)
+    # search_key of name and city, kept on every save for doctor search.
+    name_key = models.CharField(max_length=200, blank=True, editable=False)
+    city_key = models.CharField(max_length=100, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.city})"
+
+    def save(self, *args, update_fields=None, **kwargs):
+        update_fields = with_search_keys(self, update_fields, {"name_key": ("name",), "city_key": ("city",)})
+        super().save(*args, update_fields=update_fields, **kwargs)
 
 
 class ClinicMembership(TimeStampedModel):
@@ -140,6 +154,9 @@ class Specialty(TimeStampedModel):
     slug = models.SlugField(unique=True)
     name_tr = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100)
+    # search_key of each name, kept on every save: `specialty` matches either by equality.
+    name_tr_key = models.CharField(max_length=100, blank=True, db_index=True, editable=False)
+    name_en_key = models.CharField(max_length=100, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["slug"]
@@ -147,6 +164,11 @@ class Specialty(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name_en
+
+    def save(self, *args, update_fields=None, **kwargs):
+        keys = {"name_tr_key": ("name_tr",), "name_en_key": ("name_en",)}
+        update_fields = with_search_keys(self, update_fields, keys)
+        super().save(*args, update_fields=update_fields, **kwargs)
 
 
 class Doctor(TimeStampedModel):

@@ -83,6 +83,7 @@ def seed(args) -> dict:
     from appointments.availability import instant
     from appointments.demo import create_demo_schedule
     from appointments.models import Appointment, Break, WorkingHours
+    from medplatform.search_keys import search_key  # bulk_create skips save(), which keeps the keys
     from privacy.models import ConsentEvent, Purpose
     from privacy.services import consent_text_current
 
@@ -90,7 +91,13 @@ def seed(args) -> dict:
     specialties = list(Specialty.objects.all())
     with transaction.atomic():
         clinics = Clinic.objects.bulk_create(
-            Clinic(name=f"Bench Klinik {i:02d}", city=CITIES[i % len(CITIES)], address=f"Cadde {i}", timezone=TZ)
+            Clinic(
+                name=f"Bench Klinik {i:02d}",
+                city=CITIES[i % len(CITIES)],
+                city_key=search_key(CITIES[i % len(CITIES)]),
+                address=f"Cadde {i}",
+                timezone=TZ,
+            )
             for i in range(20)
         )
         users = User.objects.bulk_create(
@@ -98,6 +105,7 @@ def seed(args) -> dict:
                 email=f"bench.doctor{i:05d}@example.test",
                 first_name=f"Ad{i:05d}",
                 last_name=f"Soyad{i % 97:02d}",
+                name_key=search_key(f"Soyad{i % 97:02d} Ad{i:05d}"),
                 role=User.Role.DOCTOR,
                 password="!",  # unusable: nobody logs in as a bench doctor
             )

@@ -44,17 +44,25 @@ def seed(count: int) -> None:
     from django.db import transaction
 
     from accounts.models import Clinic, Doctor, Specialty, User
+    from medplatform.search_keys import search_key  # bulk_create skips save(), which keeps the keys
 
     specialties = list(Specialty.objects.all())
     with transaction.atomic():
         clinics = Clinic.objects.bulk_create(
-            Clinic(name=f"Bench Klinik {i:02d}", city=CITIES[i % len(CITIES)], address=f"Cadde {i}") for i in range(20)
+            Clinic(
+                name=f"Bench Klinik {i:02d}",
+                city=CITIES[i % len(CITIES)],
+                city_key=search_key(CITIES[i % len(CITIES)]),
+                address=f"Cadde {i}",
+            )
+            for i in range(20)
         )
         users = User.objects.bulk_create(
             User(
                 email=f"bench.doctor{i:05d}@example.test",
                 first_name=f"Ad{i:05d}",
                 last_name=f"Soyad{i % 97:02d}",
+                name_key=search_key(f"Soyad{i % 97:02d} Ad{i:05d}"),
                 role=User.Role.DOCTOR,
                 password="!",  # unusable: nobody logs in as a bench doctor
             )
