@@ -13,7 +13,9 @@ from privacy.models import DestructionRun, EncryptionCanary
 from privacy.startup import verify_encryption_canary
 from tests.notifications.workers import CELERY, ROOT, Worker
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# Committed rows, so the processes see them; serialized_rollback restores the migrations' rows
+# (content types, consent texts) after the flush, for the tests that follow.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 WRONG = "not-the-key-the-data-was-written-with-0123456789"
 REFUSAL = "Refusing to start: data in this database was encrypted with a key that is neither CRYPTOGRAPHY_KEY"
