@@ -77,6 +77,15 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_object(self, request, object_id, from_field=None):
+        privacy_request = super().get_object(request, object_id, from_field)
+        if privacy_request is not None and request.method == "GET":
+            # The request's free text may hold health details: the officer's read is in the log.
+            subject_rights.privacy_request_read(
+                officer=request.user, privacy_request=privacy_request, context=act_context(request, channel="admin")
+            )
+        return privacy_request
+
     def save_model(self, request, obj, form, change):
         if "status" in form.changed_data:
             subject_rights.privacy_request_update(

@@ -12,12 +12,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.credentials import refresh_tokens_revoke
 from accounts.models import User
 from medplatform.errors import ValidationFailed
 from privacy.context import SYSTEM, ActContext
 from privacy.contract import erasure_steps, export_sections, summary_providers
+from privacy.guard import sensitive_read
 from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
 from privacy.services import audit_record, consent_withdraw
 
@@ -63,6 +64,22 @@ def privacy_request_update(
     return locked
 
 
+def privacy_request_read(
+    *, officer: User, privacy_request: DataSubjectRequest, context: ActContext = SYSTEM
+) -> DataSubjectRequest:
+    """The data-protection officer opens a request; its free text may hold health details, so the
+    read is recorded in the subject's access log like any other."""
+    sensitive_read(
+        actor=officer,
+        subject=privacy_request.subject,
+        what="privacy_request_viewed",
+        categories=["request_details"],
+        metadata={"request": str(privacy_request.pk)},
+        context=context,
+    )
+    return privacy_request
+
+
 def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) -> None:
     """Erase an account on its owner's request: every consent withdrawn with its cascade, each
     registered erasure step run, the personal fields stripped and every token revoked, in one
@@ -77,8 +94,7 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
             consent_withdraw(subject=user, grant_id=grant_id, context=context)
         for step in erasure_steps():
             step(user, context)
-        for token in OutstandingToken.objects.filter(user=user):
-            BlacklistedToken.objects.get_or_create(token=token)
+        refresh_tokens_revoke(user=user)
         user.email = f"erased-{user.pk}@erased.invalid"
         user.first_name = ""
         user.last_name = ""

@@ -85,7 +85,11 @@ def test_a_closed_request_stays_closed_in_the_admin(superuser_client, open_reque
     assert page.status_code == 200 and 'name="status"' not in page.content.decode()
     assert response.status_code == 302
     assert (open_request.status, open_request.answered_at) == ("answered", answered_at)
-    assert AuditEntry.objects.count() == 1
+    # the close, and the officer's read of the page; the refused change wrote nothing
+    assert sorted(AuditEntry.objects.values_list("action", flat=True)) == [
+        "privacy_request_status_changed",
+        "privacy_request_viewed",
+    ]
 
 
 @pytest.mark.parametrize(("current", "new"), [("open", "open"), ("answered", "rejected"), ("rejected", "open")])
@@ -106,3 +110,15 @@ def test_requests_are_neither_added_nor_deleted_in_the_admin(superuser_client, o
 
     assert [add.status_code, delete.status_code] == [403, 403]
     assert DataSubjectRequest.objects.filter(pk=open_request.pk).exists()
+
+
+def test_opening_a_request_in_the_admin_is_in_the_subjects_access_log(
+    superuser_client, platform_admin, open_request, patient_ayse, as_user
+):
+    response = superuser_client.get(_url(open_request))
+
+    entry = AuditEntry.objects.get()
+    assert response.status_code == 200 and open_request.details in response.content.decode()
+    assert (entry.actor, entry.patient, entry.action) == (platform_admin, patient_ayse, "privacy_request_viewed")
+    log = as_user(patient_ayse).get("/api/v1/health-profile/access-log/").json()["results"]
+    assert [row["action"] for row in log] == ["privacy_request_viewed"]
