@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django_otp.admin import OTPAdminSite
 
+from accounts.login_forms import AdminLoginForm
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+
+# The admin asks for a second factor: only a session verified by a confirmed TOTP device or a
+# recovery code gets in (django-otp's documented switch), and its login form obeys the login limits.
+admin.site.__class__ = OTPAdminSite
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

@@ -1,21 +1,24 @@
 import hashlib
 import logging
 
+from django.contrib.auth.models import update_last_login
+from django.utils.translation import gettext_lazy as _
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import TokenObtainSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import selectors, services
+from accounts import login_limits, second_factor, selectors, services
+from accounts.errors import InvalidCredentials, SecondFactorRequired
 from accounts.models import Clinic, User
 from accounts.permissions import IsPlatformAdmin
 from accounts.serializers import (
@@ -29,7 +32,7 @@ from accounts.serializers import (
     StaffOutput,
     UserOutput,
 )
-from accounts.throttles import LoginAccountThrottle, LoginIpThrottle, RegisterThrottle
+from accounts.throttles import LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
 from medplatform.client_address import client_ip
 from medplatform.date_fields import InRangeDateField
@@ -59,9 +62,53 @@ class RegisterApi(APIView):
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 
+class SecondFactorTokenSerializer(TokenObtainSerializer):
+    """E-mail and password (the login limits apply), then `otp` for those who need a second factor."""
+
+    token_class = RefreshToken
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        write_only=True,
+        help_text="Doctors, clinic staff and admins: the code from their authenticator app (or a recovery code).",
+    )
+
+    def validate(self, attrs):
+        code = attrs.pop("otp", "")
+        request = self.context["request"]
+        try:
+            super().validate(attrs)
+        except AuthenticationFailed:
+            wait = login_limits.limited_for(request)
+            if wait:
+                raise Throttled(wait=wait) from None
+            raise InvalidCredentials from None
+        if second_factor.second_factor_required(self.user):
+            if not code:
+                raise SecondFactorRequired
+            if second_factor.device_for_code(user=self.user, code=code) is None:
+                raise SecondFactorRequired(_("The code is not valid. Wait for the next one and try again."))
+        refresh = self.get_token(self.user)
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, self.user)
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+
+class TokenOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
 class TokenObtainApi(TokenObtainPairView):
-    throttle_classes = [LoginIpThrottle, LoginAccountThrottle]
-    serializer_class = TokenObtainPairSerializer
+    # Per address over all accounts (requests); the login limits slow guessing per account and
+    # address without a per-account lock anyone could set off (accounts/login_limits.py).
+    throttle_classes = [LoginIpThrottle]
+    serializer_class = SecondFactorTokenSerializer
+
+    @extend_schema(request=SecondFactorTokenSerializer, responses={200: TokenOutput})
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

@@ -1,7 +1,5 @@
-"""Login throttles: one budget per client IP and one per account, so neither a botnet on one
-account nor one client on many accounts gets unlimited guesses."""
-
-import hashlib
+"""Request budgets per client address. Login guessing per account is slowed by the login limits
+(accounts/login_limits.py): a per-account request budget here would let anyone lock the owner out."""
 
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -20,17 +18,6 @@ class LoginIpThrottle(ClientAddressMixin, SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class LoginAccountThrottle(ClientAddressMixin, SimpleRateThrottle):
-    scope = "login_account"
-
-    def get_cache_key(self, request, view):
-        email = request.data.get("email") if hasattr(request.data, "get") else None
-        if not isinstance(email, str) or not email:
-            return None
-        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class RegisterThrottle(LoginIpThrottle):

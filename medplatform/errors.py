@@ -89,7 +89,10 @@ def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error leaves in the API.md shape."""
     headers = {}
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.detail, exc.fields, exc.extra), status=exc.status_code)
+        response = Response(error_body(exc.code, exc.detail, exc.fields, exc.extra), status=exc.status_code)
+        if exc.status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
     if isinstance(exc, drf.ValidationError):
         return Response(error_body("validation_error", _("Invalid input."), _as_fields(exc.detail)), status=400)
     if isinstance(exc, DjangoValidationError):

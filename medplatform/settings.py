@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -99,6 +100,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "accounts",
     "privacy",
     "appointments",
@@ -111,12 +116,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "medplatform.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "medplatform.permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "medplatform.middleware.NullCharacterQueryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "medplatform.session_lifetime.SessionLifetimeMiddleware",
+    "accounts.login_limits.LoginLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "medplatform.middleware.NoStoreMiddleware",
@@ -200,8 +210,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Bearer tokens only: a portal or admin session opens nothing on /api/.
         "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSON parser with a nesting limit and no NUL characters (400, not a 500 further on).
@@ -213,7 +223,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "medplatform.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": os.environ.get("THROTTLE_LOGIN_IP", "20/min"),
-        "login_account": os.environ.get("THROTTLE_LOGIN_ACCOUNT", "5/min"),
         "register": os.environ.get("THROTTLE_REGISTER", "10/min"),
         "booking": os.environ.get("THROTTLE_BOOKING", "30/min"),
     },
@@ -383,3 +392,56 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # --- end retention ---
+
+# --- access security (issue 11) ---
+# Every password check goes through the login limits (accounts/login_limits.py): per account and
+# client address, per address, and a capped per-account slowdown; none can lock the owner out.
+AUTHENTICATION_BACKENDS = ["accounts.login_limits.LimitedModelBackend"]
+LOGIN_LIMIT_PAIR_FREE_FAILURES = int(os.environ.get("LOGIN_LIMIT_PAIR_FREE_FAILURES", "5"))
+LOGIN_LIMIT_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_LIMIT_ADDRESS_FREE_FAILURES", "20"))
+LOGIN_LIMIT_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_LIMIT_ACCOUNT_FREE_FAILURES", "10"))
+LOGIN_LIMIT_BASE_DELAY_SECONDS = float(os.environ.get("LOGIN_LIMIT_BASE_DELAY_SECONDS", "2"))
+LOGIN_LIMIT_MAX_DELAY_SECONDS = float(os.environ.get("LOGIN_LIMIT_MAX_DELAY_SECONDS", "900"))
+LOGIN_LIMIT_ACCOUNT_MAX_DELAY_SECONDS = float(os.environ.get("LOGIN_LIMIT_ACCOUNT_MAX_DELAY_SECONDS", "60"))
+LOGIN_LIMIT_MEMORY_SECONDS = int(os.environ.get("LOGIN_LIMIT_MEMORY_SECONDS", str(24 * 3600)))
+
+# Second factor (django-otp): the name authenticator apps show, and wrong codes slow each device
+# down 1, 2, 4, 8 ... seconds.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Medplatform")
+
+# Portal and admin sessions: SESSION_IDLE_TIMEOUT_MINUTES without a request, and
+# SESSION_ABSOLUTE_TIMEOUT_HOURS after the login however active (medplatform/session_lifetime.py).
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_TIMEOUT_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT_HOURS", "12")) * 3600
+
+# Content-Security-Policy (django-csp) on every response: our own files only; the inline style of
+# the portal and the inline script and style of Swagger UI (/api/docs/) carry the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# Browser features no page of ours uses (Permissions-Policy, medplatform/permissions_policy.py).
+PERMISSIONS_POLICY = [
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "usb",
+    "xr-spatial-tracking",
+]
+# --- end access security ---

@@ -8,6 +8,8 @@ app_name = "portal"
 urlpatterns = [
     path("", views.agenda, name="agenda"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("second-factor/", views.second_factor_verify, name="second-factor"),
+    path("second-factor/enrol/", views.second_factor_enrol, name="second-factor-enrol"),
     path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
     path("password-set/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment"),

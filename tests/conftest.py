@@ -9,12 +9,12 @@ import os
 
 import pytest
 from django.db import connection
-from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import ClinicMembership, User
 from tests.factories import ClinicFactory, DoctorFactory, UserFactory, clinic_member
+from tests.second_factor import verified_client
 
 REQUIRE_SERVICES = os.environ.get("MEDPLATFORM_REQUIRE_SERVICES") == "1"
 
@@ -124,9 +124,7 @@ def platform_admin(db):
 @pytest.fixture
 def superuser_client(platform_admin):
     """The Django admin as a superuser sees it: every permission, so only the admin's own rules refuse."""
-    client = Client()
-    client.force_login(platform_admin)
-    return client
+    return verified_client(platform_admin)
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_a_wrong_password_gets_401_and_is_logged_without_the_password(api, patie
     response = api.post("/api/v1/auth/token/", {"email": patient_ayse.email, "password": "wrong-password-123"})
 
     assert response.status_code == 401
-    assert response.json()["code"] == "not_authenticated"
+    assert response.json()["code"] == "invalid_credentials"
     assert "login failed" in caplog.text
     assert "wrong-password-123" not in caplog.text
     assert patient_ayse.email not in caplog.text
@@ -117,24 +117,10 @@ def test_logout_refuses_another_users_refresh_token(api, as_user, patient_ayse, 
     assert still_works.status_code == 200
 
 
-def test_login_is_throttled_per_account_even_with_the_right_password(api, patient_ayse, monkeypatch):
-    from rest_framework.throttling import SimpleRateThrottle
-
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"login_ip": "100/min", "login_account": "3/min"})
-    for _ in range(3):
-        api.post("/api/v1/auth/token/", {"email": patient_ayse.email, "password": "wrong-password-123"})
-
-    response = api.post("/api/v1/auth/token/", {"email": patient_ayse.email, "password": TEST_PASSWORD})
-
-    assert response.status_code == 429
-    assert response.json()["code"] == "throttled"
-    assert "Retry-After" in response
-
-
 def test_login_is_throttled_per_ip_across_accounts(api, monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"login_ip": "4/min", "login_account": "100/min"})
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"login_ip": "4/min"})
     codes = [
         api.post("/api/v1/auth/token/", {"email": f"user{i}@example.test", "password": "x" * 12}).status_code
         for i in range(6)

@@ -1,13 +1,16 @@
 """`manage.py seed_demo` (what `make run` loads) is idempotent and its printed logins work."""
 
 import io
+from base64 import b32encode
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD, DOCTORS, PATIENTS
+from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_KEY, DOCTORS, PATIENTS
 from accounts.models import Clinic, ClinicMembership, Doctor, User
+from tests.second_factor import totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -82,8 +85,21 @@ def test_the_printed_logins_open_the_api(api):
     _seed()
 
     for user in User.objects.all():
-        response = api.post("/api/v1/auth/token/", {"email": user.email, "password": DEMO_PASSWORD}, format="json")
+        body = {"email": user.email, "password": DEMO_PASSWORD}
+        if user.role != "patient":
+            # What an authenticator app holding the printed demo key shows (a code works once).
+            device = TOTPDevice.objects.get(user=user)
+            assert device.key == DEMO_TOTP_KEY
+            body["otp"] = totp_code(device)
+        response = api.post("/api/v1/auth/token/", body, format="json")
         assert response.status_code == 200, (user.email, response.content)
+
+
+def test_it_prints_the_demo_second_factor_key():
+    out = _seed()
+
+    assert b32encode(bytes.fromhex(DEMO_TOTP_KEY)).decode() in out
+    assert "otpauth://totp/" in out
 
 
 def test_the_demo_doctors_are_found_by_search(api):

@@ -12,7 +12,6 @@ A new read path is covered the day it is added.
 import re
 
 import pytest
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ClinicMembership
@@ -25,6 +24,7 @@ from tests.conftest import client_for
 from tests.factories import clinic_member
 from tests.health_profiles.scenario import ALL_CATEGORIES, ENTRY_VALUES, add_entry, grant_storage, share_with
 from tests.reviews.factories import past_appointment
+from tests.second_factor import verified_client
 
 VISIT_REASON = "Göğüs-ağrısı-QQV"
 EXAM_TYPE = "Efor-testi-QQV"
@@ -92,9 +92,7 @@ def fill(route: str, values: dict) -> str | None:
 
 def viewers(doctor, receptionist, admin):
     for role, user in (("doctor", doctor), ("receptionist", receptionist), ("clinic_admin", admin)):
-        portal = Client()
-        portal.force_login(user)
-        yield role, user, client_for(user), portal
+        yield role, user, client_for(user), verified_client(user)
 
 
 @pytest.mark.django_db

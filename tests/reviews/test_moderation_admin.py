@@ -1,9 +1,9 @@
 import pytest
-from django.test import Client
 
 from reviews import services
 from reviews.models import Review, ReviewModeration
 from tests.reviews.factories import grant_review_publication, past_appointment
+from tests.second_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -12,9 +12,7 @@ NASTY = '<script>alert("x")</script><a href="https://evil.example/x">win</a> htt
 
 @pytest.fixture
 def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
+    return verified_client(platform_admin)
 
 
 @pytest.fixture
@@ -112,8 +110,7 @@ def test_nobody_deletes_a_review_in_the_admin(admin_client, nasty_review):
 
 
 def test_clinic_staff_cannot_open_the_review_admin(clinic_admin_x, nasty_review):
-    client = Client()
-    client.force_login(clinic_admin_x)
+    client = verified_client(clinic_admin_x)
 
     response = client.get("/admin/reviews/review/")
 

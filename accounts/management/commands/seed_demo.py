@@ -13,12 +13,17 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+from accounts.second_factor import totp_secret
 from appointments.demo import create_demo_schedule
 from privacy.startup import verify_for_command
 
 DEMO_PASSWORD = "demo-only-Password-1"  # noqa: S105  (printed on purpose: demo database only)
+# The demo staff's second factor: one known TOTP key (hex, as django-otp stores it) for every demo
+# doctor, clinic staff member and admin, printed like the password. Demo database only.
+DEMO_TOTP_KEY = "6d6564706c6174666f726d2d64656d6f2d6f6e6c79"  # noqa: S105  ("medplatform-demo-only")
 
 
 @dataclass(frozen=True)
@@ -111,11 +116,17 @@ def _user(email: str, first_name: str, last_name: str, role: str, phone: str = "
     return user, True
 
 
+def _staff_emails() -> list[str]:
+    return [PLATFORM_ADMIN, CLINIC_ADMIN, RECEPTIONIST, *(d.email for d in DOCTORS)]
+
+
 def _all_there() -> bool:
-    """Every demo account, clinic and doctor exists already (three queries)."""
-    emails = [PLATFORM_ADMIN, CLINIC_ADMIN, RECEPTIONIST, *(d.email for d in DOCTORS), *(p[0] for p in PATIENTS)]
+    """Every demo account, second factor, clinic and doctor exists already (four queries)."""
+    emails = [*_staff_emails(), *(p[0] for p in PATIENTS)]
     return (
         User.objects.filter(email__in=emails).count() == len(emails)
+        and TOTPDevice.objects.filter(user__email__in=_staff_emails(), confirmed=True).values("user").distinct().count()
+        == len(_staff_emails())
         and Clinic.objects.filter(name__in=[c.name for c in CLINICS]).count() == len(CLINICS)
         and Doctor.objects.filter(user__email__in=[d.email for d in DOCTORS]).count() == len(DOCTORS)
     )
@@ -196,6 +207,10 @@ class Command(BaseCommand):
         for email, first, last, phone in PATIENTS:
             _user(email, first, last, User.Role.PATIENT, phone=phone)
 
+        # Staff give a second factor after the password: the demo ones share the printed demo key.
+        for user in User.objects.filter(email__in=_staff_emails()).exclude(totpdevice__confirmed=True):
+            TOTPDevice.objects.create(user=user, name="demo", key=DEMO_TOTP_KEY, confirmed=True)
+
     def _print(self, rows: list[tuple[str, str, str]], schedules: int | None) -> None:
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         write = self.stdout.write
@@ -204,7 +219,15 @@ class Command(BaseCommand):
         else:
             write(self.style.SUCCESS("Demo data is ready (demo database only)."))
             write(f"Working hours loaded for {schedules} doctor/clinic pairs.")
-        write(f"\nEvery demo account's password (unless changed since): {DEMO_PASSWORD}\n")
+        write(f"\nEvery demo account's password (unless changed since): {DEMO_PASSWORD}")
+        demo_device = TOTPDevice(key=DEMO_TOTP_KEY, user=User(email="demo-staff"))
+        write(
+            "Doctors, clinic staff and the admin also give a code (second factor) from an authenticator\n"
+            f"app holding the demo key {totp_secret(demo_device)} (demo database only; or open\n"
+            f"  {demo_device.config_url}\n"
+            "  on the phone; without an app: oathtool --totp -b KEY). A new staff member without a\n"
+            "device is shown the enrolment page (key and recovery codes) after the portal login.\n"
+        )
         width = max(len(email) for _, email, _ in rows)
         for role, email, note in rows:
             write(f"  {role:<15} {email:<{width}}  {note}")
@@ -212,4 +235,4 @@ class Command(BaseCommand):
         write(f"  API docs:   {base}/api/docs/")
         write(f"  Admin:      {base}/admin/   (log in as {PLATFORM_ADMIN})")
         write(f"  Portal:     {base}/portal/")
-        write(f"  API:        {base}/api/v1/...   (POST /api/v1/auth/token/ with an e-mail and the password above)")
+        write(f"  API:        {base}/api/v1/...   (POST /api/v1/auth/token/: e-mail, password, and for staff otp)")
