@@ -1,14 +1,27 @@
 """The two steps every API view shares: validate input with a serializer, page a queryset."""
 
+from django.http import QueryDict
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 
 
 def validated(serializer_class, data, **kwargs) -> dict:
-    """Validate `data` (raises the API's validation_error) and return a plain dict."""
+    """Validate `data` (raises the API's validation_error) and return a plain dict.
+
+    A JSON body naming a field the serializer does not accept (unknown, or read-only such as an
+    appointment's `start` on PATCH) is refused, each such field named: clients must not believe a
+    change was made that was not. Query strings and form posts (QueryDicts: paging parameters,
+    Twilio's callbacks with fields we do not read) are not checked."""
     serializer = serializer_class(data=data, **kwargs)
+    if isinstance(data, dict) and not isinstance(data, QueryDict):
+        writable = {name for name, field in serializer.fields.items() if not field.read_only}
+        refused = sorted(str(key) for key in data if key not in writable)
+        if refused:
+            raise ValidationFailed(fields={name: [_("This field cannot be set here.")] for name in refused})
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

@@ -37,7 +37,9 @@ def test_a_user_switches_channels_and_only_their_own(as_user, patient_ayse, pati
 def test_marketing_is_read_only_and_follows_the_consent(as_user, patient_ayse):
     client = as_user(patient_ayse)
 
-    assert client.patch(PREFS, {"marketing": True}, format="json").json()["marketing"] is False
+    refused = client.patch(PREFS, {"marketing": True}, format="json")
+    assert refused.status_code == 400 and set(refused.json()["fields"]) == {"marketing"}
+    assert client.get(PREFS).json()["marketing"] is False
     grant = grant_marketing(patient_ayse)
     assert client.get(PREFS).json()["marketing"] is True
     consent_withdraw(subject=patient_ayse, grant_id=grant.id)
