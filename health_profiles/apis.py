@@ -138,14 +138,41 @@ class FhirJSONRenderer(JSONRenderer):
 
 
 class ExportFormatNegotiation(DefaultContentNegotiation):
-    """`?format=` names the export format (json or fhir); anything else is a validation error."""
+    """`?format=` names the export format (json or fhir); without it FHIR's own `_format`
+    (json, application/json, application/fhir+json, fhir) or `Accept: application/fhir+json`
+    chooses FHIR; JSON otherwise. An unknown value of either parameter is a validation error."""
+
+    FHIR_FORMATS = {"json", "application/json", "application/fhir+json", "fhir"}
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        requested = request.query_params.get("format", "json")
-        for renderer in renderers:
-            if renderer.format == requested:
-                return renderer, renderer.media_type
-        raise ValidationFailed(fields={"format": [_("Use json or fhir.")]})
+        by_format = {renderer.format: renderer for renderer in renderers}
+        params = request.query_params
+        if "format" in params:
+            renderer = by_format.get(params["format"])
+            if renderer is None:
+                raise ValidationFailed(fields={"format": [_("Use json or fhir.")]})
+        elif "_format" in params:
+            if params["_format"] not in self.FHIR_FORMATS:
+                raise ValidationFailed(fields={"_format": [_("Use json or application/fhir+json.")]})
+            renderer = by_format["fhir"]
+        elif self._accepts_fhir(request):
+            renderer = by_format["fhir"]
+        else:
+            renderer = by_format["json"]
+        return renderer, renderer.media_type
+
+    @staticmethod
+    def _accepts_fhir(request) -> bool:
+        for item in request.META.get("HTTP_ACCEPT", "").split(","):
+            media_type, *parameters = (part.strip() for part in item.split(";"))
+            weights = [parameter.split("=", 1)[1] for parameter in parameters if parameter.startswith("q=")]
+            try:
+                refused = bool(weights) and float(weights[0]) == 0
+            except ValueError:
+                refused = False
+            if media_type.lower() == FhirJSONRenderer.media_type and not refused:
+                return True
+        return False
 
 
 class ExportApi(APIView):
@@ -154,7 +181,15 @@ class ExportApi(APIView):
     content_negotiation_class = ExportFormatNegotiation
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["json", "fhir"])],
+        parameters=[
+            OpenApiParameter("format", str, enum=["json", "fhir"]),
+            OpenApiParameter(
+                "_format",
+                str,
+                enum=sorted(ExportFormatNegotiation.FHIR_FORMATS),
+                description="FHIR's own format parameter: any of these values chooses the FHIR R4 Bundle.",
+            ),
+        ],
         responses={(200, "application/json"): dict, (200, "application/fhir+json"): dict},
     )
     def get(self, request):

@@ -277,6 +277,9 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # Booking rules. Minimum notice, horizon and cancellation cutoff are per clinic (accounts.Clinic).
 BOOKING_MAX_FUTURE_APPOINTMENTS = int(os.environ.get("BOOKING_MAX_FUTURE_APPOINTMENTS", "5"))
 MEETING_BASE_URL = os.environ.get("MEETING_BASE_URL", "https://meet.example.invalid/medplatform/")
+# The FHIR export's identifier systems live under this URL (docs/fhir.md): one a deployment controls,
+# set before its first export and never changed, since receivers match identifiers on it.
+FHIR_IDENTIFIER_SYSTEM_BASE = os.environ.get("FHIR_IDENTIFIER_SYSTEM_BASE", "https://medplatform.invalid/fhir/sid")
 
 # A health-profile share given without an end date ends this many days after the patient's last
 # (not cancelled) visit with that doctor, or after the grant when there is no visit.

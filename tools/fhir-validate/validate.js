@@ -70,13 +70,17 @@ function rulesFor(typeName, base, depth, out) {
   for (const element of definition.snapshot.element) {
     const segments = element.path.split(".").slice(1);
     const nodes = nodesExpression(base, segments);
+    const xhtml = (element.type || []).some((type) => type.code === "xhtml");
     for (const constraint of element.constraint || []) {
+      // fhirpath.js's R4 model does not count xhtml among the primitives, so its hasValue() is
+      // false for every Narrative.div: there ele-1 is checked as "a non-empty value" instead.
+      const test = xhtml && constraint.key === "ele-1" ? "toString().length() > 0" : constraint.expression;
       out.push({
         key: constraint.key,
         severity: constraint.severity,
         human: constraint.human,
         where: element.path,
-        expression: `${nodes}.all(${constraint.expression})`,
+        expression: `${nodes}.all(${test})`,
       });
     }
     if (segments.length && element.min > 0) {
