@@ -1,52 +1,58 @@
-"""One appointment as an iCalendar (RFC 5545) file. Never the visit reason or exam type."""
+"""One appointment as an iCalendar (RFC 5545) file, built with the `icalendar` library. Never the
+visit reason or exam type.
+
+Calendars replace an event they already hold when the same UID comes with a higher SEQUENCE, so
+the UID is the appointment's and SEQUENCE counts the changes since the booking (each reschedule
+and each status change writes one history row).
+"""
 
 from datetime import UTC
 
+from django.conf import settings
+from django.utils import timezone
+from icalendar import Calendar, Event, vCalAddress, vText
+
 from appointments.models import Appointment
 
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r", "").replace("\n", "\\n")
+CANCELLED = {Appointment.Status.CANCELLED_BY_PATIENT, Appointment.Status.CANCELLED_BY_CLINIC}
 
 
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a space."""
-    encoded = line.encode()
-    if len(encoded) <= 75:
-        return line
-    parts, current = [], b""
-    for char in line:
-        piece = char.encode()
-        if len(current) + len(piece) > (75 if not parts else 74):
-            parts.append(current.decode())
-            current = b""
-        current += piece
-    parts.append(current.decode())
-    return "\r\n ".join(parts)
+def appointment_sequence(appointment: Appointment) -> int:
+    """How many times the appointment changed after it was booked."""
+    return appointment.history.exclude(from_status="").count()
 
 
-def _stamp(instant) -> str:
-    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _organizer(appointment: Appointment) -> vCalAddress:
+    # Clinics have no address of their own: replies go to the platform's sender address.
+    organizer = vCalAddress(f"mailto:{settings.DEFAULT_FROM_EMAIL}")
+    organizer.params["cn"] = vText(appointment.clinic.name)
+    return organizer
 
 
 def appointment_ics(appointment: Appointment, *, show_meeting_url: bool) -> str:
     clinic = appointment.clinic
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Medplatform//Appointments//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{appointment.id}@medplatform",
-        f"DTSTAMP:{_stamp(appointment.updated_at)}",
-        f"DTSTART:{_stamp(appointment.start)}",
-        f"DTEND:{_stamp(appointment.end)}",
-        f"SUMMARY:{_escape(f'{appointment.doctor.name} — {clinic.name}')}",
-        f"LOCATION:{_escape(f'{clinic.address}, {clinic.city}')}",
-        f"STATUS:{'CONFIRMED' if appointment.status == Appointment.Status.BOOKED else 'CANCELLED'}",
-    ]
-    if show_meeting_url and appointment.meeting_url:
-        lines.append(f"URL:{appointment.meeting_url}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    cancelled = appointment.status in CANCELLED
+    event = Event()
+    event.add("uid", f"{appointment.id}@medplatform")
+    event.add("dtstamp", timezone.now().astimezone(UTC))
+    event.add("last-modified", appointment.updated_at.astimezone(UTC))
+    event.add("sequence", appointment_sequence(appointment))
+    event.add("dtstart", appointment.start.astimezone(UTC))
+    event.add("dtend", appointment.end.astimezone(UTC))
+    event.add("summary", f"{appointment.doctor.name} — {clinic.name}")
+    event.add("organizer", _organizer(appointment))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if not appointment.is_online:
+        event.add("location", f"{clinic.address}, {clinic.city}")
+    elif show_meeting_url and appointment.meeting_url and not cancelled:
+        # An online visit takes place at its link; a cancelled one keeps no link to a room.
+        event.add("location", appointment.meeting_url)
+        event.add("url", appointment.meeting_url)
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//Medplatform//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
