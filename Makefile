@@ -58,6 +58,9 @@ test-embedded: install
 
 test-services: install
 	@echo "== real-services run: a private PostgreSQL and Redis of this run's own =="
+	@# The FHIR export is checked by an independent R4 validator in Node (docs/fhir.md); this run
+	@# must run it, so it installs it (the embedded run skips it where it is not installed).
+	@sh scripts/install_fhir_validator.sh
 	@$(call pytest_strict,$(SERVICES_ENV),--create-db $(PYTEST_ARGS))
 
 lint: install
