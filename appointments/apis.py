@@ -295,15 +295,18 @@ class AppointmentDetailApi(APIView):
 
 class _AppointmentActionApi(APIView):
     def respond(self, request, appointment_id):
-        appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
-        return Response(AppointmentOutput(appointment, context={"viewer": request.user}).data)
+        """The whole appointment, as the booking answers (API.md: every action does)."""
+        appointment = selectors.appointment_detail(
+            viewer=request.user, appointment_id=appointment_id, context=act_context(request)
+        )
+        return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
 
 
 class AppointmentCancelApi(_AppointmentActionApi):
     class Input(serializers.Serializer):
         reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=Input, responses=AppointmentOutput)
+    @extend_schema(request=Input, responses=AppointmentDetailOutput)
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
         data = validated(self.Input, request.data)
@@ -317,7 +320,7 @@ class AppointmentRescheduleApi(_AppointmentActionApi):
     class Input(serializers.Serializer):
         start = AwareDateTimeField()
 
-    @extend_schema(request=Input, responses=AppointmentOutput)
+    @extend_schema(request=Input, responses=AppointmentDetailOutput)
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
         data = validated(self.Input, request.data)
@@ -326,7 +329,7 @@ class AppointmentRescheduleApi(_AppointmentActionApi):
 
 
 class AppointmentCompleteApi(_AppointmentActionApi):
-    @extend_schema(request=None, responses=AppointmentOutput)
+    @extend_schema(request=None, responses=AppointmentDetailOutput)
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
         services.appointment_complete(appointment=appointment, actor=request.user)
@@ -334,7 +337,7 @@ class AppointmentCompleteApi(_AppointmentActionApi):
 
 
 class AppointmentNoShowApi(_AppointmentActionApi):
-    @extend_schema(request=None, responses=AppointmentOutput)
+    @extend_schema(request=None, responses=AppointmentDetailOutput)
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
         services.appointment_mark_no_show(appointment=appointment, actor=request.user)

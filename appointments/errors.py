@@ -12,8 +12,10 @@ class SlotUnavailable(ApplicationError):
 
 
 class BookingLimitReached(SlotUnavailable):
-    """Anti-hoarding limits; the same code as a taken slot, with its own message."""
+    """Anti-hoarding limits (too many upcoming appointments, a second one with the same doctor that
+    day). A SlotUnavailable for the code that handles one, with its own code for clients."""
 
+    code = "booking_limit_reached"
     default_detail = _("You already hold as many upcoming appointments as allowed.")
 
 
