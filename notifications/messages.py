@@ -28,6 +28,7 @@ SUBJECTS = {
         Kind.APPOINTMENT_REMINDER: "Randevu hatırlatması",
         Kind.REVIEW_INVITATION: "Ziyaretinizi değerlendirin",
         Kind.MARKETING: "Medplatform",
+        Kind.BREACH_NOTICE: "Kişisel verilerinizle ilgili bir bildirim",
     },
     "en": {
         Kind.APPOINTMENT_BOOKED: "Your appointment is booked",
@@ -38,6 +39,7 @@ SUBJECTS = {
         Kind.APPOINTMENT_REMINDER: "Appointment reminder",
         Kind.REVIEW_INVITATION: "Review your visit",
         Kind.MARKETING: "Medplatform",
+        Kind.BREACH_NOTICE: "A notice about your personal data",
     },
 }
 

@@ -27,6 +27,7 @@ class Kind(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
     VERIFICATION_CODE = "verification_code", _("Verification code")
     PASSWORD_RESET = "password_reset", _("Password reset")
+    BREACH_NOTICE = "breach_notice", _("Notice of a personal-data breach")
 
 
 class Channel(models.TextChoices):

@@ -1,12 +1,21 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from medplatform.admin_readonly import ReadOnlyModelAdmin
 from medplatform.errors import ValidationFailed
-from privacy import subject_rights
+from privacy import breaches, subject_rights
 from privacy.context import act_context
-from privacy.models import AuditEntry, ConsentEvent, ConsentText, DataSubjectRequest, DestructionRun
+from privacy.models import (
+    AuditEntry,
+    BreachRecord,
+    ConsentEvent,
+    ConsentText,
+    DataSubjectRequest,
+    DestructionRun,
+)
 
 
 @admin.register(ConsentText)
@@ -100,3 +109,84 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 @admin.register(DestructionRun)
 class DestructionRunAdmin(ReadOnlyModelAdmin):
     list_display = ["started_at", "finished_at", "as_of", "counts", "errors"]
+
+
+class BreachRecordForm(forms.ModelForm):
+    class Meta:
+        model = BreachRecord
+        fields = [
+            "detected_at",
+            "description",
+            "data_categories",
+            "people_categories",
+            "records_affected",
+            "people_affected",
+            "window_start",
+            "window_end",
+            "state",
+        ]
+
+    def clean_state(self):
+        state = self.cleaned_data["state"]
+        if self.instance.pk is None:
+            if state != BreachRecord.State.OPEN:
+                raise ValidationError(_("A new breach starts open."))
+        elif state != self.instance.state:
+            try:
+                breaches.check_breach_state(breach=self.instance, state=state)
+            except ValidationFailed as error:
+                raise ValidationError(error.fields["state"]) from error
+        return state
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("window_start"), cleaned.get("window_end")
+        if start and end and start > end:
+            self.add_error("window_end", _("The window must end after it starts."))
+        return cleaned
+
+
+@admin.register(BreachRecord)
+class BreachRecordAdmin(admin.ModelAdmin):
+    """The data-protection officer's breach register (KVKK Art. 12(5)): the Board is told within 72
+    hours of detection. Entries are added and described here; a state change goes through the
+    service, which stamps it and writes an audit entry. Entries are never deleted."""
+
+    form = BreachRecordForm
+    list_display = ["id", "detected_at", "board_deadline", "state", "overdue", "people_affected", "recorded_by"]
+    list_filter = ["state"]
+    ordering = ["-detected_at"]
+    readonly_fields = [
+        "board_deadline",
+        "board_notified_at",
+        "people_notified_at",
+        "closed_at",
+        "recorded_by",
+        "created_at",
+        "updated_at",
+    ]
+
+    @admin.display(boolean=True, description=_("overdue"))
+    def overdue(self, obj):
+        return obj.is_overdue(timezone.now())
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        context = act_context(request, channel="admin")
+        new_state = form.cleaned_data.get("state")
+        if not change:
+            obj.recorded_by = request.user
+            obj.save()
+            breaches.breach_recorded(breach=obj, actor=request.user, context=context)
+            return
+        if "state" in form.changed_data:
+            # The other fields first (the form already set them), with the old state kept...
+            obj.state = form.initial["state"]
+            obj.save()
+            # ...then the state through the service that stamps and audits it.
+            breaches.breach_state_change(breach=obj, actor=request.user, state=new_state, context=context)
+            obj.refresh_from_db()
+        else:
+            obj.save()

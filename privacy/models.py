@@ -7,6 +7,7 @@ content and outlive the data they are about: they are the proof.
 
 import hashlib
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -194,3 +195,65 @@ class DestructionRun(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"destruction run {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class BreachRecord(TimeStampedModel):
+    """One personal-data breach in the data-protection officer's register (KVKK Art. 12(5)).
+
+    The Board expects notice within 72 hours of the controller learning of a breach, and the people
+    affected as soon as possible. Entries describe the breach in categories and counts only: no
+    health content, no names. State changes go through `privacy.breaches.breach_state_change`, which
+    stamps them and writes an audit entry.
+    """
+
+    NOTICE_HOURS = 72
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        NOTIFIED_BOARD = "notified_board", _("Board notified")
+        NOTIFIED_PEOPLE = "notified_people", _("People notified")
+        CLOSED = "closed", _("Closed")
+
+    detected_at = models.DateTimeField(_("detected at"))
+    description = models.TextField(_("what happened"))
+    data_categories = models.TextField(_("categories of data affected"))
+    people_categories = models.TextField(_("categories of people affected"))
+    records_affected = models.PositiveIntegerField(_("records affected"), null=True, blank=True)
+    people_affected = models.PositiveIntegerField(_("people affected"), null=True, blank=True)
+    window_start = models.DateTimeField(_("breach window from"))
+    window_end = models.DateTimeField(_("breach window to"))
+    board_deadline = models.DateTimeField(_("Board notice deadline"), editable=False)
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.OPEN)
+    board_notified_at = models.DateTimeField(_("Board notified at"), null=True, blank=True, editable=False)
+    people_notified_at = models.DateTimeField(_("people notified at"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="breaches_recorded",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        ordering = ["-detected_at"]
+        verbose_name = _("breach")
+        verbose_name_plural = _("breach register")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(window_start__lte=models.F("window_end")), name="breach_window_start_first"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"breach {self.pk} detected {self.detected_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        self.board_deadline = self.detected_at + timedelta(hours=self.NOTICE_HOURS)
+        super().save(*args, **kwargs)
+
+    def is_overdue(self, now) -> bool:
+        """Past the 72 hours, the Board not told and the entry not closed."""
+        return self.board_notified_at is None and self.state != self.State.CLOSED and now >= self.board_deadline

@@ -49,5 +49,6 @@ def booking_context(**overrides) -> dict:
     return context
 
 
-ALL_KINDS = list(Kind.values)
+# A breach notice names no clinic and no time (tests/privacy/test_breaches.py).
+ALL_KINDS = [kind for kind in Kind.values if kind != Kind.BREACH_NOTICE]
 IN_A_DAY = timedelta(days=1)
