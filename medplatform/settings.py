@@ -211,7 +211,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer tokens only: a portal or admin session opens nothing on /api/.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, activating the user's stored language when no Accept-Language is sent.
+        "medplatform.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSON parser with a nesting limit and no NUL characters (400, not a 500 further on).
@@ -390,15 +391,6 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(
                 hour=int(os.environ.get("RETENTION_DESTRUCTION_HOUR_UTC", "2")),
                 minute=int(os.environ.get("RETENTION_DESTRUCTION_MINUTE", "30")),
-            ),
-        },
-        # The breach register's daily report (privacy/breaches.py): flags breaches past the
-        # Board's 72-hour notice deadline.
-        "privacy-breach-report": {
-            "task": "privacy.tasks.breach_report",
-            "schedule": crontab(
-                hour=int(os.environ.get("BREACH_REPORT_HOUR_UTC", "6")),
-                minute=int(os.environ.get("BREACH_REPORT_MINUTE", "0")),
             ),
         },
     }
