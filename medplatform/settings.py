@@ -393,6 +393,15 @@ CELERY_BEAT_SCHEDULE.update(
                 minute=int(os.environ.get("RETENTION_DESTRUCTION_MINUTE", "30")),
             ),
         },
+        # The breach register's daily report (privacy/breaches.py): flags breaches past the
+        # Board's 72-hour notice deadline.
+        "privacy-breach-report": {
+            "task": "privacy.tasks.breach_report",
+            "schedule": crontab(
+                hour=int(os.environ.get("BREACH_REPORT_HOUR_UTC", "6")),
+                minute=int(os.environ.get("BREACH_REPORT_MINUTE", "0")),
+            ),
+        },
     }
 )
 # --- end retention ---
