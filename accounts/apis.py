@@ -150,13 +150,14 @@ class LogoutApi(APIView):
         except TokenError as exc:
             raise ValidationFailed(fields={"refresh": [str(exc)]}) from exc
         if str(token.get("user_id")) != str(request.user.id):
-            raise ValidationFailed(fields={"refresh": [_("Token is invalid or expired.")]})
+            raise ValidationFailed(fields={"refresh": ["Token is invalid or expired"]})
         token.blacklist()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):
     class Input(serializers.Serializer):
+        email = serializers.EmailField(required=False)
         first_name = serializers.CharField(max_length=100, required=False)
         last_name = serializers.CharField(max_length=100, required=False)
         phone = PhoneNumberField(required=False)

@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -55,6 +56,10 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Set by a one-time code sent to the address (accounts.verification); a change of the address
+    # clears it. SMS and WhatsApp go only to a verified phone.
+    email_verified = models.BooleanField(_("e-mail verified"), default=False)
+    phone_verified = models.BooleanField(_("phone verified"), default=False)
     # search_key("last first"), kept on every save: doctor search matches and sorts on it.
     name_key = models.CharField(max_length=201, blank=True, db_index=True, editable=False)
 
@@ -200,3 +205,31 @@ class Doctor(TimeStampedModel):
     @property
     def rating_avg(self) -> float | None:
         return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
+
+
+class ContactVerification(TimeStampedModel):
+    """One one-time code sent to a user's e-mail address or phone.
+
+    The code is never stored: it is derived from the row's random id under CRYPTOGRAPHY_KEY
+    (accounts.verification.verification_code) when the message is rendered, and the row keeps
+    only a keyed hash of it, of the address it went to, an expiry and the attempts made."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        PHONE = "phone", _("phone")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="contact_verifications")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    destination_hash = keyed_hash_field(purpose="verification_destination", kept_for=timedelta(days=1))
+    code_hash = keyed_hash_field(purpose="verification_code_check", kept_for=timedelta(days=1))
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "channel", "created_at"], name="contact_verification_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} verification of {self.user_id}"

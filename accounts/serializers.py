@@ -1,5 +1,4 @@
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
@@ -14,7 +13,18 @@ class UserOutput(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "first_name", "last_name", "phone", "language", "role", "national_id"]
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "language",
+            "role",
+            "national_id",
+            "email_verified",
+            "phone_verified",
+        ]
         read_only_fields = fields
 
 
@@ -67,7 +77,7 @@ class StaffOutput(serializers.ModelSerializer):
 class SpecialtyField(serializers.Field):
     """Accepts a specialty's slug or id."""
 
-    default_error_messages = {"unknown": _("Unknown specialty.")}
+    default_error_messages = {"unknown": "Unknown specialty."}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

@@ -68,11 +68,23 @@ def user_register(
 
 @transaction.atomic
 def user_update(*, user: User, **changes) -> User:
-    """Change a user's own profile fields; national_id is validated, encrypted and hashed."""
-    allowed = {"first_name", "last_name", "phone", "language", "national_id"}
+    """Change a user's own profile fields; national_id is validated, encrypted and hashed; a new
+    e-mail address or phone number is unverified until a code sent to it is confirmed."""
+    allowed = {"email", "first_name", "last_name", "phone", "language", "national_id"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in sorted(unknown)})
+    if "email" in changes:
+        if changes["email"].strip().lower() == user.email:
+            changes.pop("email")
+        else:
+            changes["email"] = _check_email_free(changes["email"])
+            changes["email_verified"] = False
+    if "phone" in changes:
+        if str(changes["phone"] or "") == str(user.phone or ""):
+            changes.pop("phone")
+        else:
+            changes["phone_verified"] = False
     if "national_id" in changes:
         values = _national_id_values(changes.pop("national_id"))
         # Under every configured key: during a key rotation, rows not yet rehashed still count.
@@ -89,6 +101,8 @@ def user_update(*, user: User, **changes) -> User:
         with transaction.atomic():
             user.save(update_fields=[*changes, "updated_at"])
     except IntegrityError as exc:
+        if "email" in changes:  # a concurrent registration or change to the same address
+            raise ValidationFailed(fields={"email": [_("A user with this e-mail already exists.")]}) from exc
         raise ValidationFailed(fields={"national_id": [_("This TC Kimlik No is already registered.")]}) from exc
     return user
 

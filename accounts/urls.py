@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import apis
+from accounts import apis, credential_apis
 
 urlpatterns = [
     path("auth/register/", apis.RegisterApi.as_view(), name="auth-register"),
@@ -8,6 +8,15 @@ urlpatterns = [
     path("auth/token/refresh/", apis.TokenRefreshApi.as_view(), name="auth-token-refresh"),
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
     path("me/", apis.MeApi.as_view(), name="me"),
+    path("me/verify/", credential_apis.VerifyStartApi.as_view(), name="me-verify"),
+    path("me/verify/confirm/", credential_apis.VerifyConfirmApi.as_view(), name="me-verify-confirm"),
+    path("me/password/", credential_apis.PasswordChangeApi.as_view(), name="me-password"),
+    path("auth/password-reset/", credential_apis.PasswordResetApi.as_view(), name="auth-password-reset"),
+    path(
+        "auth/password-reset/confirm/",
+        credential_apis.PasswordResetConfirmApi.as_view(),
+        name="auth-password-reset-confirm",
+    ),
     path("specialties/", apis.SpecialtyListApi.as_view(), name="specialty-list"),
     path("clinics/", apis.ClinicListApi.as_view(), name="clinic-list"),
     path("clinics/<uuid:clinic_id>/", apis.ClinicDetailApi.as_view(), name="clinic-detail"),

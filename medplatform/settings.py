@@ -211,8 +211,7 @@ PHONENUMBER_DB_FORMAT = "E164"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer tokens only: a portal or admin session opens nothing on /api/.
-        # simplejwt's, activating the user's stored language when no Accept-Language is sent.
-        "medplatform.authentication.JWTAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSON parser with a nesting limit and no NUL characters (400, not a 500 further on).
@@ -226,6 +225,16 @@ REST_FRAMEWORK = {
         "login_ip": os.environ.get("THROTTLE_LOGIN_IP", "20/min"),
         "register": os.environ.get("THROTTLE_REGISTER", "10/min"),
         "booking": os.environ.get("THROTTLE_BOOKING", "30/min"),
+        # Verification codes and account recovery (accounts/recovery_throttles.py).
+        "verify_send_user": os.environ.get("THROTTLE_VERIFY_SEND_USER", "5/hour"),
+        "verify_send_destination": os.environ.get("THROTTLE_VERIFY_SEND_DESTINATION", "3/hour"),
+        "verify_send_ip": os.environ.get("THROTTLE_VERIFY_SEND_IP", "10/hour"),
+        "password_reset_ip": os.environ.get("THROTTLE_PASSWORD_RESET_IP", "10/hour"),
+        "password_reset_account": os.environ.get("THROTTLE_PASSWORD_RESET_ACCOUNT", "3/hour"),
+        "password_reset_confirm_ip": os.environ.get("THROTTLE_PASSWORD_RESET_CONFIRM_IP", "20/hour"),
+        "password_reset_confirm_account": os.environ.get("THROTTLE_PASSWORD_RESET_CONFIRM_ACCOUNT", "10/hour"),
+        "password_change_user": os.environ.get("THROTTLE_PASSWORD_CHANGE_USER", "5/hour"),
+        "password_change_ip": os.environ.get("THROTTLE_PASSWORD_CHANGE_IP", "20/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -260,6 +269,7 @@ SPECTACULAR_SETTINGS = {
         "VisitTypeEnum": "appointments.models.VisitType",
         "NotificationStatusEnum": "notifications.models.Status",
         "PrivacyRequestStatusEnum": "privacy.models.DataSubjectRequest.Status",
+        "ContactChannelEnum": "accounts.models.ContactVerification.Channel",
     },
 }
 
@@ -293,6 +303,14 @@ TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 TWILIO_SMS_FROM = os.environ.get("TWILIO_SMS_FROM", "")
 TWILIO_WHATSAPP_FROM = os.environ.get("TWILIO_WHATSAPP_FROM", "")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Contact verification (accounts/verification.py) and password reset (accounts/credentials.py).
+VERIFICATION_CODE_TTL_MINUTES = int(os.environ.get("VERIFICATION_CODE_TTL_MINUTES", "10"))
+VERIFICATION_MAX_ATTEMPTS = int(os.environ.get("VERIFICATION_MAX_ATTEMPTS", "5"))
+# Where the e-mailed reset link points (the app's page); {base} is PUBLIC_BASE_URL. uid and token
+# belong in the fragment, which browsers never send to a server.
+PASSWORD_RESET_LINK_FORMAT = os.environ.get(
+    "PASSWORD_RESET_LINK_FORMAT", "{base}/password-reset#uid={uid}&token={token}"
+)
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # Backends that keep messages in the log, a file or memory: password-set links and visit details
 # would be readable by whoever reads those. Production sends for real (or, with the dummy
@@ -355,6 +373,8 @@ NOTIFICATIONS_REMINDER_LEADS_MINUTES = [
 ]
 NOTIFICATIONS_MAX_PER_USER_PER_DAY = int(os.environ.get("NOTIFICATIONS_MAX_PER_USER_PER_DAY", "30"))
 NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY = int(os.environ.get("NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY", "8"))
+# SMS and WhatsApp messages one phone number receives a day, across every account naming it.
+NOTIFICATIONS_MAX_PER_NUMBER_PER_DAY = int(os.environ.get("NOTIFICATIONS_MAX_PER_NUMBER_PER_DAY", "10"))
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "8"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "10"))
 NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "900"))

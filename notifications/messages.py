@@ -1,22 +1,46 @@
 """Message bodies, rendered at send time from templates in the recipient's language (tr/en).
 
-Only display values reach a template: the recipient's first name, the clinic and doctor names and
-the appointment's date and time in the clinic's time zone. A visit reason, exam type or anything
-from a health profile can never get in, because `context_check` refuses any other key when the
-outbox row is written.
+Only display values reach a template: the clinic and doctor names, the appointment's date and
+time in the clinic's time zone and, in e-mails only, the recipient's first name. A visit reason,
+exam type or anything from a health profile can never get in, because `context_check` refuses any
+other key when the outbox row is written.
+
+SMS and WhatsApp (and the console channel standing in for them) use the short templates under
+`<language>/short/`, rendered without any name: a text a user or a clinic wrote could otherwise go
+out under the platform's sender (phishing). Secrets (a verification code, a password-reset link)
+are made here at send time and exist only in the rendered body, which is neither stored nor logged.
 """
 
 import zoneinfo
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
-from notifications.models import Kind
+from medplatform.encryption import keyed_hash
+from notifications.models import Channel, Kind
 
 ALLOWED_CONTEXT_KEYS = frozenset(
-    {"clinic_name", "doctor_name", "start", "timezone", "appointment_id", "lead_minutes", "campaign_title"}
+    {
+        "clinic_name",
+        "doctor_name",
+        "start",
+        "timezone",
+        "appointment_id",
+        "lead_minutes",
+        "campaign_title",
+        "verification_id",
+    }
 )
+
+# Channels whose bodies are short texts under the platform's sender: no names, no links to reset.
+SHORT_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE})
+# Kinds never sent as a short text (a password-reset link goes by e-mail only).
+EMAIL_ONLY_KINDS = frozenset({Kind.PASSWORD_RESET})
+VERIFICATION_CODE_DIGITS = 6
 
 SUBJECTS = {
     "tr": {
@@ -28,6 +52,8 @@ SUBJECTS = {
         Kind.APPOINTMENT_REMINDER: "Randevu hatırlatması",
         Kind.REVIEW_INVITATION: "Ziyaretinizi değerlendirin",
         Kind.MARKETING: "Medplatform",
+        Kind.VERIFICATION_CODE: "Medplatform doğrulama kodunuz",
+        Kind.PASSWORD_RESET: "Medplatform parolanızı sıfırlayın",
         Kind.BREACH_NOTICE: "Kişisel verilerinizle ilgili bir bildirim",
     },
     "en": {
@@ -39,6 +65,8 @@ SUBJECTS = {
         Kind.APPOINTMENT_REMINDER: "Appointment reminder",
         Kind.REVIEW_INVITATION: "Review your visit",
         Kind.MARKETING: "Medplatform",
+        Kind.VERIFICATION_CODE: "Your Medplatform verification code",
+        Kind.PASSWORD_RESET: "Reset your Medplatform password",
         Kind.BREACH_NOTICE: "A notice about your personal data",
     },
 }
@@ -68,14 +96,50 @@ def local_time(start_iso: str | None, tz_name: str | None, language: str) -> str
     return datetime.fromisoformat(start_iso).astimezone(tz).strftime(DATE_FORMATS[language])
 
 
-def render(*, kind: str, language: str, first_name: str, context: dict) -> tuple[str, str]:
-    """(subject, body) for one message."""
+def verification_code(verification_id: str) -> str:
+    """The one-time code of a verification row: derived from its random id under CRYPTOGRAPHY_KEY,
+    so the code is never stored; the row keeps only a keyed hash of it."""
+    digest = keyed_hash(str(verification_id), purpose="verification_code")
+    return f"{int(digest, 16) % 10**VERIFICATION_CODE_DIGITS:0{VERIFICATION_CODE_DIGITS}d}"
+
+
+def password_reset_link(user) -> str:
+    """A reset link with Django's default_token_generator, made when the e-mail is rendered (the
+    token changes with the password, so a used link stops working). uid and token sit in the
+    fragment, which browsers do not send to servers or write to access logs."""
+    return settings.PASSWORD_RESET_LINK_FORMAT.format(
+        base=settings.PUBLIC_BASE_URL.rstrip("/"),
+        uid=urlsafe_base64_encode(force_bytes(user.pk)),
+        token=default_token_generator.make_token(user),
+    )
+
+
+def _secrets(kind: str, recipient, context: dict) -> dict:
+    if kind == Kind.VERIFICATION_CODE:
+        return {
+            "code": verification_code(context["verification_id"]),
+            "minutes": settings.VERIFICATION_CODE_TTL_MINUTES,
+        }
+    if kind == Kind.PASSWORD_RESET:
+        return {"link": password_reset_link(recipient)}
+    return {}
+
+
+def render(*, kind: str, language: str, channel: str, recipient, context: dict) -> tuple[str, str]:
+    """(subject, body) for one message to `recipient` over `channel`."""
+    short = channel in SHORT_CHANNELS
+    if short and kind in EMAIL_ONLY_KINDS:
+        raise ValueError(f"{kind} is sent by e-mail only")
     values = {
-        "first_name": first_name,
         "clinic_name": context.get("clinic_name") or "",
-        "doctor_name": context.get("doctor_name") or "",
         "when": local_time(context.get("start"), context.get("timezone"), language),
         "campaign_title": context.get("campaign_title") or "",
+        **_secrets(kind, recipient, context),
     }
-    body = render_to_string(f"notifications/messages/{language}/{kind}.txt", values)
+    if short:
+        template = f"notifications/messages/{language}/short/{kind}.txt"
+    else:
+        template = f"notifications/messages/{language}/{kind}.txt"
+        values.update(first_name=recipient.first_name, doctor_name=context.get("doctor_name") or "")
+    body = render_to_string(template, values)
     return SUBJECTS[language][kind], " ".join(body.split())

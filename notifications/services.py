@@ -2,13 +2,19 @@
 
 Public API for other apps:
 
-    notification_enqueue(*, recipient, kind, event_key, context, transactional=True) -> list[Notification]
+    notification_enqueue(*, recipient, kind, event_key, context, transactional=True, channels=None)
+        -> list[Notification]
 
 Call it INSIDE the transaction that records the event. It writes one outbox row per enabled channel
 (unique per event, recipient and channel, so a replayed event writes nothing new) and hands the new
 rows to Celery after the commit. `context` holds display values only: clinic_name, doctor_name,
-start (ISO 8601), timezone, appointment_id (and lead_minutes / campaign_title); anything else is
-refused, so a visit reason can never reach a message.
+start (ISO 8601), timezone, appointment_id (and lead_minutes / campaign_title / verification_id);
+anything else is refused, so a visit reason can never reach a message. `channels` names the
+channels of a security message (a verification code, a reset link) instead of the preferences.
+
+SMS and WhatsApp go only to a verified phone (a verification code excepted: it is how a phone
+gets verified), and each phone number receives at most NOTIFICATIONS_MAX_PER_NUMBER_PER_DAY of
+them a day, across every account that names it.
 
     reminders_create_due(*, now, due: Iterable[ReminderDue]) -> list[Notification]
 
@@ -31,6 +37,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from medplatform.encryption import keyed_hash, keyed_hashes
 from medplatform.errors import ConsentRequired
 from notifications.channels import Accepted, Outgoing, PermanentSendError, TransientSendError, channel_for
 from notifications.messages import context_check, language_of, render
@@ -52,6 +59,9 @@ logger = logging.getLogger(__name__)
 CAPPED = "capped"
 WORKER_LOST = "worker_lost"
 DEFAULT_CHANNELS = [Channel.SMS, Channel.EMAIL]
+# Channels that send to the recipient's phone (the console stands in for SMS and WhatsApp).
+PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE})
+PHONE_NOT_VERIFIED = "phone_not_verified"
 
 
 def twilio_configured() -> bool:
@@ -62,13 +72,23 @@ def twilio_configured() -> bool:
 # Outbox
 
 
-def _channels_for(recipient: User) -> list[str]:
-    preference = NotificationPreference.objects.filter(user=recipient).first()
-    wanted = preference.enabled_channels() if preference else list(DEFAULT_CHANNELS)
+def phone_may_receive(recipient: User, kind: str) -> bool:
+    """Only a verified phone gets messages; the code that verifies it is the one exception."""
+    return bool(recipient.phone) and (recipient.phone_verified or kind == Kind.VERIFICATION_CODE)
+
+
+def destination_hash(phone) -> str:
+    return keyed_hash(str(phone), purpose="notification_destination")
+
+
+def _channels_for(recipient: User, kind: str, wanted: list[str] | None) -> list[str]:
+    if wanted is None:
+        preference = NotificationPreference.objects.filter(user=recipient).first()
+        wanted = preference.enabled_channels() if preference else list(DEFAULT_CHANNELS)
     channels: list[str] = []
     for channel in wanted:
         if channel in (Channel.SMS, Channel.WHATSAPP):
-            if not recipient.phone:
+            if not phone_may_receive(recipient, kind):
                 continue
             if not twilio_configured():
                 channel = Channel.CONSOLE  # embedded default: no provider, the log stands in
@@ -92,8 +112,23 @@ def _over_cap(*, recipient: User, appointment_id: str | None, adding: int, now: 
     return False
 
 
+def _number_over_cap(*, phone, adding: int, now: datetime) -> bool:
+    """A phone number gets only so many messages a day, however many accounts name it."""
+    recent = Notification.objects.filter(
+        created_at__gte=now - timedelta(days=1),
+        destination_hash__in=keyed_hashes(str(phone), purpose="notification_destination"),
+    ).exclude(last_error=CAPPED)
+    return recent.count() + adding > settings.NOTIFICATIONS_MAX_PER_NUMBER_PER_DAY
+
+
 def notification_enqueue(
-    *, recipient: User, kind: str, event_key: str, context: dict, transactional: bool = True
+    *,
+    recipient: User,
+    kind: str,
+    event_key: str,
+    context: dict,
+    transactional: bool = True,
+    channels: list[str] | None = None,
 ) -> list[Notification]:
     """Write the outbox rows for one event (inside the caller's transaction) and dispatch after commit."""
     if kind not in Kind.values:
@@ -110,7 +145,7 @@ def notification_enqueue(
                 consent_hold(subject=recipient, purpose=Purpose.MARKETING_MESSAGES)
             except ConsentRequired:
                 return []
-        channels = _channels_for(recipient)
+        channels = _channels_for(recipient, kind, channels)
         existing = {
             n.channel: n
             for n in Notification.objects.filter(event_key=event_key, recipient=recipient, channel__in=channels)
@@ -119,10 +154,16 @@ def notification_enqueue(
         capped = bool(new_channels) and _over_cap(
             recipient=recipient, appointment_id=appointment_id, adding=len(new_channels), now=now
         )
+        new_phone_channels = [channel for channel in new_channels if channel in PHONE_CHANNELS]
+        number_capped = bool(new_phone_channels) and _number_over_cap(
+            phone=recipient.phone, adding=len(new_phone_channels), now=now
+        )
         for channel in channels:
             if channel in existing:
                 rows.append(existing[channel])
                 continue
+            to_phone = channel in PHONE_CHANNELS
+            row_capped = capped or (number_capped and to_phone)
             notification, created = Notification.objects.get_or_create(
                 event_key=event_key,
                 recipient=recipient,
@@ -131,16 +172,19 @@ def notification_enqueue(
                     "kind": kind,
                     "context": context,
                     "appointment_id": appointment_id,
-                    "status": Status.FAILED if capped else Status.PENDING,
-                    "last_error": CAPPED if capped else "",
+                    "destination_hash": destination_hash(recipient.phone) if to_phone and recipient.phone else "",
+                    "status": Status.FAILED if row_capped else Status.PENDING,
+                    "last_error": CAPPED if row_capped else "",
                     "next_attempt_at": now,
                 },
             )
             rows.append(notification)
-            if created and not capped:
+            if created and not row_capped:
                 transaction.on_commit(partial(notification_publish, str(notification.id)))
         if capped:
             logger.warning("notification cap reached: user=%s kind=%s (rows written as capped)", recipient.pk, kind)
+        elif number_capped:
+            logger.warning("notification cap per number reached: user=%s kind=%s", recipient.pk, kind)
     return rows
 
 
@@ -275,9 +319,16 @@ def notification_dispatch(*, notification_id: str, now: datetime | None = None) 
     address = _address(notification)
     if address is None or not recipient.is_active:
         return _fail(notification_id, "no_address", now)
+    if notification.channel in PHONE_CHANNELS and not phone_may_receive(recipient, notification.kind):
+        # The number changed (or was never verified) after the row was written.
+        return _fail(notification_id, PHONE_NOT_VERIFIED, now)
     language = language_of(recipient)
     subject, body = render(
-        kind=notification.kind, language=language, first_name=recipient.first_name, context=notification.context
+        kind=notification.kind,
+        language=language,
+        channel=notification.channel,
+        recipient=recipient,
+        context=notification.context,
     )
     outgoing = Outgoing(
         notification_id=str(notification.id),

@@ -9,9 +9,8 @@ logger = logging.getLogger("notifications.console")
 
 class ConsoleChannel:
     def send(self, message: Outgoing) -> Accepted:
-        # Kind and id at INFO; the body (display values only, never health data) at DEBUG.
+        # Kind and id only: a body may hold a verification code, and no log line holds a body.
         logger.info("notification %s kind=%s delivered to console", message.notification_id, message.kind)
-        logger.debug("notification %s body: %s", message.notification_id, message.body)
         return Accepted(provider_sid=None, status="delivered")
 
     def lookup(self, message: Outgoing) -> Accepted | None:

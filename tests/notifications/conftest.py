@@ -49,6 +49,34 @@ def booking_context(**overrides) -> dict:
     return context
 
 
-# A breach notice names no clinic and no time (tests/privacy/test_breaches.py).
-ALL_KINDS = [kind for kind in Kind.values if kind != Kind.BREACH_NOTICE]
+# Kinds about an appointment or a campaign (the others carry a code or a link, not a clinic; a
+# breach notice names neither: tests/privacy/test_breaches.py).
+EVENT_KINDS = [
+    kind for kind in Kind.values if kind not in (Kind.VERIFICATION_CODE, Kind.PASSWORD_RESET, Kind.BREACH_NOTICE)
+]
+
+
+def with_verified_phone(user):
+    """SMS and WhatsApp go only to verified numbers: these tests are about what such a number gets."""
+    user.phone_verified = True
+    user.save(update_fields=["phone_verified"])
+    return user
+
+
+@pytest.fixture
+def patient_ayse(patient_ayse):
+    return with_verified_phone(patient_ayse)
+
+
+@pytest.fixture
+def patient_mehmet(patient_mehmet):
+    return with_verified_phone(patient_mehmet)
+
+
+@pytest.fixture
+def doctor_x(doctor_x):
+    with_verified_phone(doctor_x.user)
+    return doctor_x
+
+
 IN_A_DAY = timedelta(days=1)

@@ -105,7 +105,7 @@ def test_a_row_stuck_in_sending_after_its_worker_died_is_found_at_the_provider_n
 ):
     # given: the worker sent the message, then died before recording it
     subject, body = render(
-        kind=sms_row.kind, language="tr", first_name=patient_ayse.first_name, context=sms_row.context
+        kind=sms_row.kind, language="tr", channel=sms_row.channel, recipient=patient_ayse, context=sms_row.context
     )
     TwilioChannel(whatsapp=False).send(
         Outgoing(str(sms_row.id), sms_row.kind, str(patient_ayse.phone), subject, body, sms_row.created_at)

@@ -1,24 +1,30 @@
 """Message bodies: every kind in both languages, clinic and time only, never health data."""
 
+import uuid
+
 import pytest
 from django.db import transaction
 
+from accounts.models import User
 from notifications.messages import render
-from notifications.models import Kind
+from notifications.models import Channel, Kind
 from notifications.services import notification_dispatch, notification_enqueue, preferences_update
 from tests.factories import UserFactory
-from tests.notifications.conftest import ALL_KINDS, booking_context, grant_marketing
+from tests.notifications.conftest import EVENT_KINDS, booking_context, grant_marketing
 
 VISIT_REASONS = ["Göğüs ağrısı ve nefes darlığı", "HIV testi sonucu", "Depresyon kontrolü"]
 HEALTH_ENTRIES = ["Penisilin alerjisi", "Metformin 500 mg", "Tip 2 diyabet"]
 
 
+@pytest.mark.parametrize("channel", [Channel.EMAIL, Channel.SMS])
 @pytest.mark.parametrize("language", ["tr", "en"])
-@pytest.mark.parametrize("kind", ALL_KINDS)
-def test_every_kind_renders_in_both_languages_with_clinic_and_time(kind, language):
+@pytest.mark.parametrize("kind", EVENT_KINDS)
+def test_every_kind_renders_in_both_languages_with_clinic_and_time(kind, language, channel):
     context = booking_context(campaign_title="Bahar kampanyası")
 
-    subject, body = render(kind=kind, language=language, first_name="Ayşe", context=context)
+    subject, body = render(
+        kind=kind, language=language, channel=channel, recipient=User(first_name="Ayşe"), context=context
+    )
 
     assert subject and body and "{" not in body
     if kind != Kind.MARKETING:
@@ -30,6 +36,41 @@ def test_every_kind_renders_in_both_languages_with_clinic_and_time(kind, languag
         assert health_text not in body
 
 
+PHISHING_NAME = "Kartınızdan 4900 TL çekildi, iptal: https://evil.example/x"
+
+
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE])
+@pytest.mark.parametrize("language", ["tr", "en"])
+@pytest.mark.parametrize("kind", [*EVENT_KINDS, Kind.VERIFICATION_CODE])
+def test_no_name_reaches_an_sms_or_whatsapp_body(kind, language, channel):
+    recipient = User(first_name=PHISHING_NAME, last_name=PHISHING_NAME)
+    context = booking_context(doctor_name=PHISHING_NAME, verification_id=str(uuid.uuid4()))
+
+    _subject, body = render(kind=kind, language=language, channel=channel, recipient=recipient, context=context)
+
+    assert "evil.example" not in body and "4900" not in body
+
+
+def test_the_e_mail_greets_the_recipient_by_name_and_names_the_doctor():
+    context = booking_context()
+
+    _subject, body = render(
+        kind=Kind.APPOINTMENT_BOOKED,
+        language="en",
+        channel=Channel.EMAIL,
+        recipient=User(first_name="Ayşe"),
+        context=context,
+    )
+
+    assert body.startswith("Dear Ayşe,") and "Dr. Ali Kaya" in body
+
+
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE])
+def test_a_reset_link_is_never_rendered_as_a_short_message(channel):
+    with pytest.raises(ValueError):
+        render(kind=Kind.PASSWORD_RESET, language="tr", channel=channel, recipient=User(), context={})
+
+
 @pytest.mark.django_db
 def test_a_full_scenario_sends_no_visit_reason_or_health_entry_in_any_body(
     fake_twilio, django_capture_on_commit_callbacks
@@ -37,14 +78,14 @@ def test_a_full_scenario_sends_no_visit_reason_or_health_entry_in_any_body(
     # given: three patients whose appointments carry visit reasons the caller knows about
     from django.core import mail
 
-    patients = [UserFactory(language=language) for language in ("tr", "en", "tr")]
+    patients = [UserFactory(language=language, phone_verified=True) for language in ("tr", "en", "tr")]
     preferences_update(user=patients[1], whatsapp=True)
     grant_marketing(patients[2])
 
     # when: every kind of event happens to each of them
     with django_capture_on_commit_callbacks(execute=True):
         for patient, reason in zip(patients, VISIT_REASONS, strict=True):
-            for kind in ALL_KINDS:
+            for kind in EVENT_KINDS:
                 with transaction.atomic():
                     notification_enqueue(
                         recipient=patient,
@@ -67,7 +108,7 @@ def test_a_full_scenario_sends_no_visit_reason_or_health_entry_in_any_body(
 
 @pytest.mark.django_db
 def test_the_body_is_in_the_recipients_language(fake_twilio, django_capture_on_commit_callbacks):
-    english = UserFactory(language="en")
+    english = UserFactory(language="en", phone_verified=True)
     preferences_update(user=english, email=False)
     with transaction.atomic():
         [row] = notification_enqueue(

@@ -145,7 +145,7 @@ def test_one_user_can_trigger_only_so_many_messages_a_day(settings, fake_twilio,
 
 def test_one_appointment_can_trigger_only_so_many_messages_a_day(settings, fake_twilio, patient_ayse):
     settings.NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY = 2
-    other = UserFactory()
+    other = UserFactory(phone_verified=True)
     context = booking_context()
 
     enqueue(patient_ayse, event_key="booked:A", appointment_id=context["appointment_id"])
