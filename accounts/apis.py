@@ -150,7 +150,7 @@ class LogoutApi(APIView):
         except TokenError as exc:
             raise ValidationFailed(fields={"refresh": [str(exc)]}) from exc
         if str(token.get("user_id")) != str(request.user.id):
-            raise ValidationFailed(fields={"refresh": ["Token is invalid or expired"]})
+            raise ValidationFailed(fields={"refresh": [_("Token is invalid or expired.")]})
         token.blacklist()
         return Response(status=status.HTTP_204_NO_CONTENT)
 

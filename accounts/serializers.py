@@ -1,4 +1,5 @@
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
@@ -77,7 +78,7 @@ class StaffOutput(serializers.ModelSerializer):
 class SpecialtyField(serializers.Field):
     """Accepts a specialty's slug or id."""
 
-    default_error_messages = {"unknown": "Unknown specialty."}
+    default_error_messages = {"unknown": _("Unknown specialty.")}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

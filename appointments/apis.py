@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -43,6 +44,11 @@ from privacy.context import act_context
 MAX_SLOT_DAYS = 31
 
 
+def query_names(fields: dict) -> dict:
+    """A serializer's fields with `from_` named `from` (a keyword in Python, a parameter in the API)."""
+    return {("from" if name == "from_" else name): field for name, field in fields.items()}
+
+
 def _doctor(doctor_id) -> Doctor:
     return get_object_or_404(Doctor.objects.select_related("user"), id=doctor_id, is_active=True)
 
@@ -50,7 +56,7 @@ def _doctor(doctor_id) -> Doctor:
 def _clinic_of(doctor: Doctor, clinic_id) -> Clinic:
     clinic = doctor.clinics.filter(id=clinic_id).first()
     if clinic is None:
-        raise ValidationFailed(fields={"clinic": ["The doctor does not work at this clinic."]})
+        raise ValidationFailed(fields={"clinic": [_("The doctor does not work at this clinic.")]})
     return clinic
 
 
@@ -63,13 +69,15 @@ class DoctorSlotsApi(APIView):
     permission_classes = [AllowAny]
 
     class Filters(serializers.Serializer):
-        # `from` is a Python keyword, hence the source mapping.
+        # `from` is a Python keyword: declared as from_, named `from` in input, output and errors.
         from_ = InRangeDateField(required=False)
         to = InRangeDateField(required=False)
 
+        def get_fields(self):
+            return query_names(super().get_fields())
+
         def to_internal_value(self, data):
-            data = {"from_": data.get("from"), "to": data.get("to")}
-            return super().to_internal_value({key: value for key, value in data.items() if value})
+            return super().to_internal_value({key: data[key] for key in ("from", "to") if data.get(key)})
 
     @extend_schema(
         parameters=[
@@ -81,12 +89,12 @@ class DoctorSlotsApi(APIView):
     def get(self, request, doctor_id):
         doctor = _doctor(doctor_id)
         filters = validated(self.Filters, request.query_params)
-        first = filters.get("from_") or timezone.localdate(timezone=zone(settings.DEFAULT_CLINIC_TIMEZONE))
+        first = filters.get("from") or timezone.localdate(timezone=zone(settings.DEFAULT_CLINIC_TIMEZONE))
         last = filters.get("to") or first + timedelta(days=13)
         if last < first:
-            raise ValidationFailed(fields={"to": ["Must not be before `from`."]})
+            raise ValidationFailed(fields={"to": [_("Must not be before `from`.")]})
         if (last - first).days + 1 > MAX_SLOT_DAYS:
-            raise ValidationFailed(fields={"to": [f"At most {MAX_SLOT_DAYS} days per call."]})
+            raise ValidationFailed(fields={"to": [_("At most %(days)d days per call.") % {"days": MAX_SLOT_DAYS}]})
         slots = selectors.slots_for(doctor=doctor, first_day=first, last_day=last)
         return Response(SlotOutput(slots, many=True).data)
 
@@ -203,9 +211,9 @@ class DateOrDateTimeField(serializers.Field):
                 return datetime.combine(day, time.min, tzinfo=zone(settings.DEFAULT_CLINIC_TIMEZONE))
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise serializers.ValidationError("Use YYYY-MM-DD or a time with its offset.")
+            raise serializers.ValidationError(_("Use YYYY-MM-DD or a time with its offset.")) from None
         if timezone.is_naive(value):
-            raise serializers.ValidationError("Give the time with its UTC offset.")
+            raise serializers.ValidationError(_("Give the time with its UTC offset."))
         check_year(value)
         return value
 
@@ -216,9 +224,11 @@ class AppointmentListApi(APIView):
         from_ = DateOrDateTimeField(required=False)
         to = DateOrDateTimeField(required=False, end_of_day=True)
 
+        def get_fields(self):
+            return query_names(super().get_fields())
+
         def to_internal_value(self, data):
-            data = {"status": data.get("status"), "from_": data.get("from"), "to": data.get("to")}
-            return super().to_internal_value({key: value for key, value in data.items() if value})
+            return super().to_internal_value({key: data[key] for key in ("status", "from", "to") if data.get(key)})
 
     def get_permissions(self):
         return [IsAuthenticated(), IsPatient()] if self.request.method == "POST" else [IsAuthenticated()]
@@ -239,7 +249,7 @@ class AppointmentListApi(APIView):
         appointments = selectors.appointment_list(
             viewer=request.user,
             status=filters.get("status"),
-            start_from=filters.get("from_"),
+            start_from=filters.get("from"),
             start_to=filters.get("to"),
         )
         return paginated_response(self, appointments, AppointmentOutput, context={"viewer": request.user})
@@ -252,7 +262,7 @@ class AppointmentListApi(APIView):
     def post(self, request):
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and len(key) > 255:
-            raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
+            raise ValidationFailed(fields={"Idempotency-Key": [_("At most %(count)d characters.") % {"count": 255}]})
         data = validated(BookInput, request.data)
         data["doctor"] = _doctor(data["doctor"])
         body_hashes = keyed_hashes(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")

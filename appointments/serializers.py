@@ -1,6 +1,7 @@
 """Input and output shapes. Times leave in the clinic's zone, with their offset."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from appointments import permissions
@@ -16,7 +17,7 @@ def in_clinic_zone(instant, tz: str) -> str:
 class AwareDateTimeField(InRangeDateTimeField):
     """A time with its UTC offset, in the supported years; a bare local time is ambiguous and refused."""
 
-    default_error_messages = {"naive": "Give the time with its UTC offset, e.g. 2026-12-01T09:30:00+03:00."}
+    default_error_messages = {"naive": _("Give the time with its UTC offset, e.g. 2026-12-01T09:30:00+03:00.")}
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):

@@ -211,7 +211,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer tokens only: a portal or admin session opens nothing on /api/.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, activating the user's stored language when no Accept-Language is sent.
+        "medplatform.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSON parser with a nesting limit and no NUL characters (400, not a 500 further on).

@@ -2,6 +2,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -74,7 +75,7 @@ class ConsentTextListApi(APIView):
         purpose = request.query_params.get("purpose")
         purposes = [purpose] if purpose else Purpose.values
         if any(p not in Purpose.values for p in purposes):
-            raise ValidationFailed(fields={"purpose": ["Unknown purpose."]})
+            raise ValidationFailed(fields={"purpose": [_("Unknown purpose.")]})
         language = "en" if get_language() == "en" else "tr"
         texts = [
             services.consent_text_current(purpose=p, language=language)
