@@ -2,14 +2,80 @@
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from accounts.models import ClinicMembership, Doctor
+from appointments import retention
 from appointments.consent import appointment_health_data_withdrawn
 from appointments.models import Appointment
-from appointments.retention import expired_idempotency_records
 from appointments.selectors import appointment_privacy_summary
 from appointments.serializers import in_clinic_zone
-from privacy.contract import Contract, PurposeRules
+from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
+
+RETENTION = {
+    "appointments.visit_reasons": RetentionRule(
+        kind=_("Visit reason and exam type of past appointments"),
+        models=("appointments.Appointment",),
+        from_event=_("the end of the visit"),
+        action=RetentionAction.DESTROY,
+        period_setting="VISIT_REASON_RETENTION_DAYS",
+        run=retention.expired_visit_reasons,
+    ),
+    "appointments.past_appointments": RetentionRule(
+        kind=_("Appointments: time, doctor, clinic, status and their history"),
+        models=("appointments.Appointment", "appointments.AppointmentStatusChange"),
+        from_event=_("the end of the visit"),
+        action=RetentionAction.DESTROY,
+        period_setting="APPOINTMENT_RETENTION_DAYS",
+        run=retention.expired_appointments,
+    ),
+    "appointments.erased_accounts": RetentionRule(
+        kind=_("Appointments of erased accounts"),
+        models=("appointments.Appointment", "appointments.AppointmentStatusChange"),
+        from_event=_("the erasure of the account"),
+        action=RetentionAction.ANONYMISE,
+        period_days=0,
+        run=retention.erased_accounts_appointments,
+    ),
+    "appointments.idempotency_records": RetentionRule(
+        kind=_("Records that stop a repeated booking request from booking twice"),
+        models=("appointments.IdempotencyRecord",),
+        from_event=_("the booking request"),
+        action=RetentionAction.DESTROY,
+        period_days=1,
+        run=retention.expired_idempotency_records,
+    ),
+    "appointments.time_off": RetentionRule(
+        kind=_("Doctors' time off and its reason"),
+        models=("appointments.TimeOff",),
+        from_event=_("the end of the time off"),
+        action=RetentionAction.DESTROY,
+        period_setting="TIME_OFF_RETENTION_DAYS",
+        run=retention.expired_time_off,
+    ),
+}
+
+
+def appointment_recipients(user) -> list[dict]:
+    """The doctors and the clinics (their admins and receptionists) that received the patient's
+    appointments (KVKK Art. 11: they are told after a correction or an erasure)."""
+    pairs = set(Appointment.objects.filter(patient=user).values_list("doctor_id", "clinic_id").distinct())
+    recipients = []
+    doctors = Doctor.objects.filter(pk__in={doctor for doctor, _clinic in pairs}).select_related("user")
+    for doctor in sorted(doctors, key=lambda d: str(d.pk)):
+        recipients.append({"kind": "doctor", "name": doctor.name, "users": [doctor.user]})
+    memberships = (
+        ClinicMembership.objects.filter(clinic_id__in={clinic for _doctor, clinic in pairs})
+        .select_related("user", "clinic")
+        .order_by("clinic_id", "user_id")
+    )
+    by_clinic: dict = {}
+    for membership in memberships:
+        by_clinic.setdefault(membership.clinic, []).append(membership.user)
+    for clinic, staff in by_clinic.items():
+        recipients.append({"kind": "clinic", "name": clinic.name, "users": staff})
+    return recipients
 
 
 def rows_held_for_booking(grant: ConsentEvent) -> int:
@@ -63,7 +129,8 @@ CONTRACT = Contract(
             on_withdraw=appointment_health_data_withdrawn, held_rows=rows_held_for_booking
         ),
     },
-    retention={"appointments.idempotency_records": expired_idempotency_records},
+    retention=RETENTION,
     summary=appointment_privacy_summary,
+    recipients=appointment_recipients,
     export=appointments_export,
 )

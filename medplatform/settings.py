@@ -405,6 +405,16 @@ CELERY_BEAT_SCHEDULE.update(
 # them daily (the erasure regulation allows at most 6 months between runs) and logs each run.
 NOTIFICATION_RETENTION_DAYS = int(os.environ.get("NOTIFICATION_RETENTION_DAYS", "180"))
 PRIVACY_REQUEST_RETENTION_DAYS = int(os.environ.get("PRIVACY_REQUEST_RETENTION_DAYS", "1095"))
+# docs/retention.md says why each default: visit reasons 2 years after the visit (the medical
+# record proper is the clinic's), appointments 10 years (Turkish Code of Obligations Art. 146),
+# audit entries and consent proof 10 years, reviews 3 years, time off 1 year after it ended.
+VISIT_REASON_RETENTION_DAYS = int(os.environ.get("VISIT_REASON_RETENTION_DAYS", "730"))
+APPOINTMENT_RETENTION_DAYS = int(os.environ.get("APPOINTMENT_RETENTION_DAYS", "3650"))
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "3650"))
+CONSENT_PROOF_RETENTION_DAYS = int(os.environ.get("CONSENT_PROOF_RETENTION_DAYS", "3650"))
+REVIEW_RETENTION_DAYS = int(os.environ.get("REVIEW_RETENTION_DAYS", "1095"))
+TIME_OFF_RETENTION_DAYS = int(os.environ.get("TIME_OFF_RETENTION_DAYS", "365"))
+BREACH_RETENTION_DAYS = int(os.environ.get("BREACH_RETENTION_DAYS", "3650"))
 CELERY_BEAT_SCHEDULE.update(
     {
         "privacy-run-destruction": {

@@ -2,12 +2,38 @@
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from notifications.consent import marketing_withdrawn
 from notifications.models import Channel, Kind, Notification, NotificationPreference, Status
 from notifications.retention import expired_notifications
-from privacy.contract import Contract, PurposeRules
+from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
+
+RETENTION = {
+    "notifications.final_outbox_rows": RetentionRule(
+        kind=gettext_lazy("Messages sent to you: kind, channel, delivery status and times (no message text is kept)"),
+        models=("notifications.Notification",),
+        from_event=gettext_lazy("the creation of the message"),
+        action=RetentionAction.DESTROY,
+        period_setting="NOTIFICATION_RETENTION_DAYS",
+        run=expired_notifications,
+    ),
+    "notifications.preferences": RetentionRule(
+        kind=gettext_lazy("Your notification settings"),
+        models=("notifications.NotificationPreference",),
+        from_event=gettext_lazy("the erasure of the account"),
+        action=RetentionAction.DESTROY,
+        period_text=gettext_lazy("while you have an account"),
+        run=None,
+    ),
+}
+
+
+def notifications_erase(user, context) -> int:
+    """Account erasure: the notification settings go with the account."""
+    deleted, _per_model = NotificationPreference.objects.filter(user=user).delete()
+    return deleted
 
 
 def marketing_rows_held(grant: ConsentEvent) -> int:
@@ -68,7 +94,8 @@ CONTRACT = Contract(
     purposes={
         Purpose.MARKETING_MESSAGES: PurposeRules(on_withdraw=marketing_withdrawn, held_rows=marketing_rows_held),
     },
-    retention={"notifications.final_outbox_rows": expired_notifications},
+    retention=RETENTION,
     summary=notifications_summary,
     export=notifications_export,
+    erasure=notifications_erase,
 )

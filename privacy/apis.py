@@ -14,7 +14,7 @@ from accounts.permissions import IsPatient
 from medplatform.apiviews import paginated_response, validated
 from medplatform.date_fields import InRangeDateTimeField
 from medplatform.errors import ValidationFailed
-from privacy import services, subject_rights
+from privacy import retention, services, subject_rights
 from privacy.context import act_context
 from privacy.models import ConsentEvent, ConsentText, DataSubjectRequest, Purpose
 
@@ -153,6 +153,30 @@ class PrivacySummaryApi(APIView):
     @extend_schema(responses=inline_serializer("PrivacySummary", {"processing": serializers.ListField()}))
     def get(self, request):
         return Response(subject_rights.privacy_summary(user=request.user))
+
+
+class RetentionRowOutput(serializers.Serializer):
+    rule = serializers.CharField(help_text="the rule's name in the destruction run's log")
+    kind = serializers.CharField(help_text="the kind of personal data")
+    period = serializers.CharField(help_text="how long it is kept (translated)")
+    period_days = serializers.IntegerField(allow_null=True, help_text="null: kept until the event, no fixed period")
+    period_setting = serializers.CharField(allow_null=True, help_text="the setting that holds the period")
+    from_event = serializers.CharField(help_text="the event the period runs from (translated)")
+    action = serializers.ChoiceField(choices=["destroy", "anonymise"])
+    action_label = serializers.CharField(help_text="how it is destroyed (translated)")
+    periodic = serializers.BooleanField(help_text="true: the daily destruction run applies it")
+
+
+class RetentionTableApi(APIView):
+    """The retention table of the privacy notice: every kind of personal data, how long it is
+    kept, from which event and how it is destroyed (each app's privacy contract)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses=RetentionRowOutput(many=True))
+    def get(self, request):
+        return Response(RetentionRowOutput(retention.retention_table(), many=True).data)
 
 
 class AccountEraseApi(APIView):

@@ -11,19 +11,78 @@ destruction run all read this registry. Start-up fails when a purpose has no cas
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core import checks
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from privacy.models import ConsentEvent, Purpose
 
 # fn(now, *, dry_run=False) -> number of rows destroyed (or, in a dry run, that would be)
-RetentionRule = Callable[..., int]
+RetentionRun = Callable[..., int]
+
+
+class RetentionAction(models.TextChoices):
+    DESTROY = "destroy", _("deleted")
+    ANONYMISE = "anonymise", _("anonymised: kept without anything that points to you")
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """One row of the retention table: a kind of personal data, how long it is kept, from which
+    event, how it is destroyed, the models it covers (labels, e.g. "appointments.Appointment")
+    and `run(now, *, dry_run=False) -> rows`, the step of the daily destruction run.
+
+    The period is `period_days`, or the integer setting named by `period_setting`; a rule with
+    neither is event-driven (`period_text` says until when, e.g. "until the consent is
+    withdrawn") and its `run`, if any, sweeps what the event should already have removed."""
+
+    kind: str
+    models: tuple[str, ...]
+    from_event: str
+    action: str
+    run: RetentionRun | None
+    period_days: int | None = None
+    period_setting: str | None = None
+    period_text: str | None = None
+
+    def days(self) -> int | None:
+        if self.period_setting:
+            return int(getattr(settings, self.period_setting))
+        return self.period_days
+
+    def cutoff(self, now: datetime) -> datetime | None:
+        days = self.days()
+        return None if days is None else now - timedelta(days=days)
+
+    def period_label(self) -> str:
+        days = self.days()
+        if days is None:
+            return str(self.period_text or "")
+        if days == 0:
+            return str(_("none: at the next daily run"))
+        if days % 365 == 0 and days >= 365:
+            return str(_("%(n)d year(s)") % {"n": days // 365})
+        return str(_("%(n)d day(s)") % {"n": days})
+
+    @staticmethod
+    def action_label(action: str) -> str:
+        return RetentionAction(action).label
+
+    def __call__(self, now, *, dry_run: bool = False) -> int:
+        return 0 if self.run is None else int(self.run(now, dry_run=dry_run))
+
+
 # fn(user) -> [{"data", "purpose", "legal_basis", "recipients"}]
 SummaryProvider = Callable[[object], list[dict]]
 # fn(user) -> {section name: JSON-able data}; part of the data-subject access export
 ExportSection = Callable[[object], dict]
 # fn(user, context) -> anything: what no consent cascade covers when an account is erased
 ErasureStep = Callable[[object, object], object]
+# fn(user) -> [{"kind", "user", "name"}]: the doctors and clinic staff who received the user's data
+RecipientsProvider = Callable[[object], list[dict]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +104,11 @@ class Contract:
     summary: SummaryProvider | None = None
     export: ExportSection | None = None
     erasure: ErasureStep | None = None
+    # fn(user) -> [{"kind": "doctor"|"clinic", "user": recipient user, "name": str}]: who received
+    # the user's data from this app (KVKK Art. 11: told after a correction or an erasure)
+    recipients: RecipientsProvider | None = None
+    # models that would look personal to the registry walk but hold no personal data: label -> why
+    not_personal: Mapping[str, str] = field(default_factory=dict)
 
 
 _contracts: dict[str, Contract] = {}
@@ -81,6 +145,52 @@ def retention_rules() -> dict[str, RetentionRule]:
     return {name: rule for contract in contracts() for name, rule in contract.retention.items()}
 
 
+def recipients_providers() -> list[RecipientsProvider]:
+    return [contract.recipients for contract in contracts() if contract.recipients is not None]
+
+
+def covered_models() -> set[str]:
+    """Model labels some retention rule covers, or that a contract declares not personal."""
+    covered = {label for rule in retention_rules().values() for label in getattr(rule, "models", ())}
+    return covered | {label for contract in contracts() for label in contract.not_personal}
+
+
+def holds_personal_data(model) -> bool:
+    """The user model, a model pointing at a user, or one with an encrypted column."""
+    from django_cryptography.fields import EncryptedMixin
+
+    if model._meta.label == settings.AUTH_USER_MODEL:
+        return True
+    for field_ in model._meta.get_fields():
+        related = getattr(field_, "related_model", None)
+        if isinstance(field_, models.ForeignKey | models.OneToOneField) and related is not None:
+            if related._meta.label == settings.AUTH_USER_MODEL:
+                return True
+        if isinstance(field_, EncryptedMixin):
+            return True
+    return False
+
+
+def our_apps():
+    from django.apps import apps
+
+    return [
+        config
+        for config in apps.get_app_configs()
+        if config.path.startswith(str(settings.BASE_DIR)) and "site-packages" not in config.path
+    ]
+
+
+def models_without_retention() -> list[str]:
+    covered = covered_models()
+    return sorted(
+        model._meta.label
+        for config in our_apps()
+        for model in config.get_models()
+        if holds_personal_data(model) and model._meta.label not in covered
+    )
+
+
 def summary_providers() -> list[SummaryProvider]:
     return [contract.summary for contract in contracts() if contract.summary is not None]
 
@@ -91,6 +201,20 @@ def export_sections() -> dict[str, ExportSection]:
 
 def erasure_steps() -> list[ErasureStep]:
     return [contract.erasure for contract in contracts() if contract.erasure is not None]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_every_personal_model_has_a_retention_rule(app_configs, **kwargs):
+    errors = [
+        checks.Error(f"{label} holds personal data and no retention rule covers it", id="privacy.E002")
+        for label in models_without_retention()
+    ]
+    errors += [
+        checks.Error(f"retention rule {name!r} is not a privacy.contract.RetentionRule", id="privacy.E003")
+        for name, rule in retention_rules().items()
+        if not isinstance(rule, RetentionRule)
+    ]
+    return errors
 
 
 @checks.register(checks.Tags.compatibility)

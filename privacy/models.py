@@ -257,3 +257,15 @@ class BreachRecord(TimeStampedModel):
     def is_overdue(self, now) -> bool:
         """Past the 72 hours, the Board not told and the entry not closed."""
         return self.board_notified_at is None and self.state != self.State.CLOSED and now >= self.board_deadline
+
+
+class DestructionPermit(models.Model):
+    """Lets the destruction run delete append-only rows past their retention period: the trigger
+    on consent events and audit entries lets a DELETE through only while a row naming that table
+    exists. The run inserts it and removes it inside the same transaction (privacy.retention), so
+    no other connection ever sees one; UPDATE stays refused always."""
+
+    table = models.CharField(max_length=63, unique=True)
+
+    def __str__(self) -> str:
+        return self.table

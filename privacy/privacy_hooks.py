@@ -1,12 +1,54 @@
 """Privacy's own contract: consent events, the audit trail and data-subject requests.
 
-Consent events and audit entries are never destroyed by retention: they carry no health content
-and are the proof of what was consented to and who touched which data (KVKK Art. 12).
+Consent events and audit entries carry no health content and are the proof of what was consented
+to and who touched which data (KVKK Art. 12): they are kept 10 years (privacy.retention says why).
 """
 
-from privacy.contract import Contract
+from django.utils.translation import gettext_lazy as _
+
+from privacy.contract import Contract, RetentionAction, RetentionRule
 from privacy.models import AuditEntry, ConsentEvent, DataSubjectRequest
-from privacy.retention import expired_privacy_requests
+from privacy.retention import (
+    expired_audit_entries,
+    expired_breach_records,
+    expired_consent_proof,
+    expired_privacy_requests,
+)
+
+RETENTION = {
+    "privacy.closed_requests": RetentionRule(
+        kind=_("Data-subject requests (access, correction, erasure, objection) and their answers"),
+        models=("privacy.DataSubjectRequest",),
+        from_event=_("the answer (or refusal) of the request"),
+        action=RetentionAction.DESTROY,
+        period_setting="PRIVACY_REQUEST_RETENTION_DAYS",
+        run=expired_privacy_requests,
+    ),
+    "privacy.audit_entries": RetentionRule(
+        kind=_("Access log and audit trail: who read or changed which of your data, when (no health content)"),
+        models=("privacy.AuditEntry",),
+        from_event=_("the entry"),
+        action=RetentionAction.DESTROY,
+        period_setting="AUDIT_RETENTION_DAYS",
+        run=expired_audit_entries,
+    ),
+    "privacy.consent_proof": RetentionRule(
+        kind=_("Consent records: what you agreed to, which notice version, when and how you withdrew"),
+        models=("privacy.ConsentEvent",),
+        from_event=_("the end of the consent (withdrawal or expiry); kept while the consent is in force"),
+        action=RetentionAction.DESTROY,
+        period_setting="CONSENT_PROOF_RETENTION_DAYS",
+        run=expired_consent_proof,
+    ),
+    "privacy.breach_register": RetentionRule(
+        kind=_("Breach register entries (categories and counts; the officer who recorded them)"),
+        models=("privacy.BreachRecord",),
+        from_event=_("the closing of the entry"),
+        action=RetentionAction.DESTROY,
+        period_setting="BREACH_RETENTION_DAYS",
+        run=expired_breach_records,
+    ),
+}
 
 
 def _iso(value) -> str | None:
@@ -61,6 +103,7 @@ def privacy_export(user) -> dict:
 
 CONTRACT = Contract(
     app="privacy",
-    retention={"privacy.closed_requests": expired_privacy_requests},
+    retention=RETENTION,
     export=privacy_export,
+    not_personal={"privacy.EncryptionCanary": "one fixed known value, encrypted to check the key at start-up"},
 )

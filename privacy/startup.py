@@ -1,7 +1,8 @@
 """Checks that must pass before a process touches data.
 
 wsgi.py runs `verify()`, so gunicorn refuses to boot (rather than answering 500 at the first read)
-when the encryption keys are wrong or a consent purpose has no withdrawal cascade. The Celery
+when the encryption keys are wrong, a consent purpose has no withdrawal cascade or a model
+holding personal data has no retention rule. The Celery
 worker and beat run it from medplatform/celery.py (`verify_or_exit`), and management commands
 that read or write data call `verify_for_command()` first.
 """
@@ -13,7 +14,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
 
 from medplatform.encryption import DecryptionError
-from privacy.contract import missing_purposes
+from privacy.contract import missing_purposes, models_without_retention
 from privacy.models import EncryptionCanary
 
 
@@ -46,6 +47,9 @@ def verify() -> None:
     missing = missing_purposes()
     if missing:
         raise ImproperlyConfigured(f"consent purposes without a withdrawal cascade: {', '.join(missing)}")
+    uncovered = models_without_retention()
+    if uncovered:
+        raise ImproperlyConfigured(f"models holding personal data without a retention rule: {', '.join(uncovered)}")
     verify_encryption_canary()
 
 

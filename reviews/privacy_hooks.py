@@ -1,9 +1,12 @@
 """The reviews app's privacy contract (see privacy.contract)."""
 
-from privacy.contract import Contract, PurposeRules
+from django.utils.translation import gettext_lazy as _
+
+from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
 from reviews.consent import review_publication_withdrawn
 from reviews.models import Review
+from reviews.retention import expired_reviews
 from reviews.selectors import review_privacy_summary
 from reviews.services import reviews_erase
 
@@ -40,6 +43,16 @@ CONTRACT = Contract(
         Purpose.REVIEW_PUBLICATION: PurposeRules(
             on_withdraw=review_publication_withdrawn, held_rows=published_reviews_held
         ),
+    },
+    retention={
+        "reviews.reviews": RetentionRule(
+            kind=_("Reviews you wrote, their replies, reports and moderation history"),
+            models=("reviews.Review", "reviews.ReviewReport", "reviews.ReviewModeration"),
+            from_event=_("the writing of the review (earlier if you withdraw its consent)"),
+            action=RetentionAction.DESTROY,
+            period_setting="REVIEW_RETENTION_DAYS",
+            run=expired_reviews,
+        )
     },
     summary=review_privacy_summary,
     export=reviews_export,

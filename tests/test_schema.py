@@ -32,7 +32,6 @@ NOT_YET_BUILT = {
     "/api/v1/waitlist/": 15,
     "/api/v1/waitlist/{id}/": 15,
     "/api/v1/waitlist/{id}/claim/": 15,
-    "/api/v1/privacy/retention/": 16,
 }
 
 

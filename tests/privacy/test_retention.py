@@ -10,6 +10,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from appointments.models import Appointment, IdempotencyRecord
 from health_profiles.models import ShareGrant
@@ -25,6 +26,12 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2031, 6, 15, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 FINAL = [Status.SENT, Status.DELIVERED, Status.FAILED, Status.UNDELIVERED]
+
+
+def rule_of(fn) -> contract.RetentionRule:
+    return contract.RetentionRule(
+        kind="test", models=(), from_event="test", action=contract.RetentionAction.DESTROY, run=fn, period_days=1
+    )
 
 
 def run(now=NOW, **kwargs) -> DestructionRun:
@@ -80,21 +87,52 @@ def test_idempotency_records_older_than_24_hours_are_deleted_and_younger_ones_ke
 def test_share_grants_past_their_expiry_are_deleted_and_their_consent_events_stay(
     patient_ayse, patient_mehmet, doctor_x, doctor_y
 ):
+    now = timezone.now() + timedelta(days=10)  # expiries must lie ahead when given
     grant_storage(patient_ayse)
     grant_storage(patient_mehmet)
-    expired = share_with(patient_ayse, doctor_x, categories=["allergy"], expires_at=NOW - SECOND)
-    at_boundary = share_with(patient_ayse, doctor_y, categories=["allergy"], expires_at=NOW)
-    running = share_with(patient_mehmet, doctor_x, categories=["allergy"], expires_at=NOW + SECOND)
+    expired = share_with(patient_ayse, doctor_x, categories=["allergy"], expires_at=now - SECOND)
+    at_boundary = share_with(patient_ayse, doctor_y, categories=["allergy"], expires_at=now)
+    running = share_with(patient_mehmet, doctor_x, categories=["allergy"], expires_at=now + SECOND)
     open_ended = share_with(patient_mehmet, doctor_y, categories=["allergy"])
     events_before = ConsentEvent.objects.count()
 
-    destruction = run()
+    destruction = run(now=now)
 
     # Access ends when expires_at is reached (selectors: active while expires_at > now).
     assert destruction.counts["health_profiles.expired_share_grants"] == 2
     assert set(ShareGrant.objects.values_list("consent_id", flat=True)) == {running.pk, open_ended.pk}
     assert not ShareGrant.objects.filter(consent__in=[expired, at_boundary]).exists()
     assert ConsentEvent.objects.count() == events_before
+
+
+def test_a_share_without_expiry_is_deleted_once_the_days_after_the_last_visit_have_passed(
+    patient_ayse, doctor_x, doctor_y, clinic_x, settings
+):
+    """The after-last-visit end (health_profiles.selectors.shares_with_end) counts like an expiry."""
+    days = timedelta(days=settings.SHARE_DEFAULT_DAYS_AFTER_LAST_VISIT)
+    grant_storage(patient_ayse)
+    with_visit = share_with(patient_ayse, doctor_x, categories=["allergy"])
+    without_visit = share_with(patient_ayse, doctor_y, categories=["allergy"])
+    granted = ShareGrant.objects.get(consent=with_visit).created_at
+    visit_start = granted + timedelta(days=30)
+    Appointment.objects.create(
+        patient=patient_ayse,
+        doctor=doctor_x,
+        clinic=clinic_x,
+        start=visit_start,
+        end=visit_start + timedelta(minutes=30),
+    )
+
+    # Just after the grant's own end (no visit with doctor_y): only that share goes.
+    first = run(now=granted + days + SECOND)
+    assert first.counts["health_profiles.expired_share_grants"] == 1
+    assert list(ShareGrant.objects.values_list("consent_id", flat=True)) == [with_visit.pk]
+    assert without_visit.pk not in set(ShareGrant.objects.values_list("consent_id", flat=True))
+
+    # The visit moved doctor_x's end: kept up to it, gone after it.
+    assert run(now=visit_start + days - SECOND).counts["health_profiles.expired_share_grants"] == 0
+    assert run(now=visit_start + days).counts["health_profiles.expired_share_grants"] == 1
+    assert not ShareGrant.objects.exists()
 
 
 # --- notifications: final outbox rows older than NOTIFICATION_RETENTION_DAYS ---
@@ -173,14 +211,15 @@ def test_closed_privacy_requests_past_the_period_are_deleted_and_open_or_recent_
     assert not DataSubjectRequest.objects.filter(pk__in=[answered_old.pk, rejected_old.pk]).exists()
 
 
-def test_consent_events_and_audit_entries_are_never_destroyed(patient_ayse):
+def test_a_consent_in_force_is_kept_however_old_and_audit_entries_within_their_period(patient_ayse):
     grant_storage(patient_ayse)
     audit_record(actor=patient_ayse, action="test_entry", patient=patient_ayse)
-    events, entries = ConsentEvent.objects.count(), AuditEntry.objects.count()
+    events = ConsentEvent.objects.count()
 
     run(now=NOW + timedelta(days=365 * 50))
 
-    assert (ConsentEvent.objects.count(), AuditEntry.objects.count()) == (events, entries)
+    assert ConsentEvent.objects.count() == events  # never withdrawn: still the proof of a consent in force
+    assert not AuditEntry.objects.filter(action="test_entry").exists()  # 50 years: past its 10
 
 
 # --- the run ---
@@ -203,7 +242,8 @@ def test_a_run_records_one_row_with_counts_per_rule_and_no_errors(patient_ayse):
     row = DestructionRun.objects.get()
     assert row.pk == destruction.pk
     assert row.errors == {}
-    assert set(row.counts) == set(retention.registered_rules())
+    periodic = {name for name, rule in retention.registered_rules().items() if rule.run is not None}
+    assert set(row.counts) == periodic
     assert row.counts["privacy.closed_requests"] == 1
     assert row.as_of == NOW
     assert row.started_at <= row.finished_at
@@ -219,7 +259,9 @@ def test_a_failing_rule_is_recorded_by_class_name_and_rolled_back_while_the_othe
         DataSubjectRequest.objects.all().delete()
         raise ValueError("Tip2-diyabet-ZQX")  # a value that must never reach the run row
 
-    monkeypatch.setitem(contract._contracts, "aaa", contract.Contract(app="aaa", retention={"aaa.broken": broken}))
+    monkeypatch.setitem(
+        contract._contracts, "aaa", contract.Contract(app="aaa", retention={"aaa.broken": rule_of(broken)})
+    )
 
     destruction = run()
 
@@ -349,7 +391,9 @@ def test_the_command_fails_when_a_rule_fails_but_records_the_run(monkeypatch):
     def broken(now, *, dry_run=False):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(contract._contracts, "aaa", contract.Contract(app="aaa", retention={"aaa.broken": broken}))
+    monkeypatch.setitem(
+        contract._contracts, "aaa", contract.Contract(app="aaa", retention={"aaa.broken": rule_of(broken)})
+    )
     err = StringIO()
 
     with pytest.raises(CommandError, match="1 retention rule"):
