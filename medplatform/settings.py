@@ -303,6 +303,14 @@ TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 TWILIO_SMS_FROM = os.environ.get("TWILIO_SMS_FROM", "")
 TWILIO_WHATSAPP_FROM = os.environ.get("TWILIO_WHATSAPP_FROM", "")
+# Transfers abroad (KVKK Art. 9, notifications/processors.py): Twilio is in the USA; SMS and
+# WhatsApp through it are disabled until its basis is set: adequacy, standard_contract,
+# binding_corporate_rules or explicit_consent. The e-mail provider's name and country (ISO code);
+# one outside Turkey needs EMAIL_TRANSFER_BASIS too, or e-mail is disabled.
+TWILIO_TRANSFER_BASIS = os.environ.get("TWILIO_TRANSFER_BASIS", "")
+EMAIL_PROVIDER_NAME = os.environ.get("EMAIL_PROVIDER_NAME", "")
+EMAIL_PROVIDER_COUNTRY = os.environ.get("EMAIL_PROVIDER_COUNTRY", "TR")
+EMAIL_TRANSFER_BASIS = os.environ.get("EMAIL_TRANSFER_BASIS", "")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Contact verification (accounts/verification.py) and password reset (accounts/credentials.py).
 VERIFICATION_CODE_TTL_MINUTES = int(os.environ.get("VERIFICATION_CODE_TTL_MINUTES", "10"))

@@ -1,11 +1,11 @@
 """The notifications app's privacy contract (see privacy.contract)."""
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from notifications.consent import marketing_withdrawn
 from notifications.models import Channel, Kind, Notification, NotificationPreference, Status
+from notifications.processors import email_processor, twilio_processor
 from notifications.retention import expired_notifications
 from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
@@ -44,22 +44,26 @@ def marketing_rows_held(grant: ConsentEvent) -> int:
 
 
 def notifications_summary(user) -> list[dict]:
-    """The messages we sent and the processors that carried them (no message content is kept)."""
+    """The messages we sent and the processors that carried them, with their country and the
+    legal basis of a transfer abroad (no message content is kept)."""
     channels = set(Notification.objects.filter(recipient=user).values_list("channel", flat=True).distinct())
     if not channels:
         return []
     processors = []
-    if channels & {Channel.SMS, Channel.WHATSAPP} and settings.TWILIO_ACCOUNT_SID:
-        processors.append(_("Twilio Inc. (SMS and WhatsApp), United States"))
+    if channels & {Channel.SMS, Channel.WHATSAPP}:
+        processors.append(twilio_processor())
     if Channel.EMAIL in channels:
-        processors.append(_("Our e-mail provider"))
+        processors.append(email_processor())
     return [
         {
             "data": _("Messages to you (%(n)d): kind, channel, status and times; your phone number and e-mail address")
             % {"n": Notification.objects.filter(recipient=user).count()},
             "purpose": _("Telling you about your appointments"),
             "legal_basis": _("KVKK Art. 5/2(c): necessary for the performance of a contract"),
-            "recipients": processors,
+            "recipients": [
+                _("%(name)s (%(country)s)") % {"name": p["name"], "country": p["country"]} for p in processors
+            ],
+            "processors": processors,
         }
     ]
 

@@ -50,6 +50,7 @@ from notifications.models import (
     Status,
     statuses_below,
 )
+from notifications.processors import channel_transfer_allowed
 from privacy.guard import consent_hold
 from privacy.models import Purpose
 from privacy.services import consent_is_active
@@ -92,7 +93,9 @@ def _channels_for(recipient: User, kind: str, wanted: list[str] | None) -> list[
                 continue
             if not twilio_configured():
                 channel = Channel.CONSOLE  # embedded default: no provider, the log stands in
-        if channel == Channel.EMAIL and not recipient.email:
+            elif not channel_transfer_allowed(channel, twilio=True):
+                continue  # Twilio is abroad: no configured transfer basis, no message (KVKK Art. 9)
+        if channel == Channel.EMAIL and (not recipient.email or not channel_transfer_allowed(channel, twilio=False)):
             continue
         if channel not in channels:
             channels.append(channel)

@@ -20,6 +20,7 @@ def fake_twilio(settings):
     settings.TWILIO_API_BASE_URL = fake.base_url
     settings.TWILIO_ACCOUNT_SID = fake.account_sid
     settings.TWILIO_AUTH_TOKEN = fake.auth_token
+    settings.TWILIO_TRANSFER_BASIS = "standard_contract"  # Twilio is abroad (KVKK Art. 9)
     settings.TWILIO_SMS_FROM = SMS_FROM
     settings.TWILIO_WHATSAPP_FROM = WHATSAPP_FROM
     settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL

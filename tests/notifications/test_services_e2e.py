@@ -50,6 +50,7 @@ def fake(settings, live_server, callback_delay, response_delay):
     settings.TWILIO_API_BASE_URL = fake.base_url
     settings.TWILIO_ACCOUNT_SID = fake.account_sid
     settings.TWILIO_AUTH_TOKEN = fake.auth_token
+    settings.TWILIO_TRANSFER_BASIS = "standard_contract"  # Twilio is abroad (KVKK Art. 9)
     settings.TWILIO_SMS_FROM = "+15005550006"
     settings.PUBLIC_BASE_URL = live_server.url
     settings.NOTIFICATIONS_MAX_PER_USER_PER_DAY = 1000
