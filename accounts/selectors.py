@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from django.db.models import Case, F, FloatField, Q, QuerySet, When
 from django.db.models.functions import Cast
 
-from accounts.models import Clinic, Doctor, Specialty
+from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
 from medplatform.search_keys import search_key
 
 # `ordering` of doctor search; next_available is computed, not stored (see doctor_ids_by_next_available).
@@ -13,6 +13,25 @@ DOCTOR_ORDERINGS = ("rating", "next_available", "name")
 
 def specialty_list() -> QuerySet[Specialty]:
     return Specialty.objects.all()
+
+
+def staff_clinic_list(*, viewer: User) -> QuerySet[Clinic]:
+    """The clinics a clinic staff member works for (none for anyone else)."""
+    if not (viewer.is_authenticated and viewer.is_clinic_staff):
+        return Clinic.objects.none()
+    return Clinic.objects.filter(id__in=ClinicMembership.objects.filter(user=viewer).values("clinic_id")).order_by(
+        "name", "id"
+    )
+
+
+def staff_doctor_list(*, viewer: User) -> QuerySet[Doctor]:
+    """The doctors of the clinics a staff member works for, each once."""
+    return (
+        Doctor.objects.filter(clinics__in=staff_clinic_list(viewer=viewer))
+        .distinct()
+        .select_related("user", "specialty")
+        .order_by("user__last_name", "user__first_name", "id")
+    )
 
 
 def clinic_list() -> QuerySet[Clinic]:

@@ -240,6 +240,7 @@ def appointment_list(
     status: str | None = None,
     start_from: datetime | None = None,
     start_to: datetime | None = None,
+    doctor_id=None,
 ) -> QuerySet[Appointment]:
     """Appointments the viewer may see: a patient their own, a doctor their agenda, staff their clinics'."""
     appointments = Appointment.objects.select_related("doctor__user", "clinic", "patient")
@@ -261,7 +262,17 @@ def appointment_list(
         appointments = appointments.filter(start__gte=start_from)
     if start_to:
         appointments = appointments.filter(start__lt=start_to)
+    if doctor_id:
+        appointments = appointments.filter(doctor_id=doctor_id)
     return appointments.order_by("start", "id")
+
+
+def booked_inside(*, viewer: User, doctor: Doctor, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    """The doctor's booked visits overlapping [start, end) that the viewer may see: what a time off
+    over that span would cancel (the same overlap `time_off_create` locks)."""
+    return appointment_list(viewer=viewer, status=Appointment.Status.BOOKED, doctor_id=doctor.pk).filter(
+        start__lt=end, end__gt=start
+    )
 
 
 def appointment_get(*, viewer: User, appointment_id) -> Appointment:

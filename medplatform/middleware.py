@@ -4,8 +4,11 @@ import contextvars
 import logging
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone
 
 from medplatform.errors import error_body
 from medplatform.parsers import NULL_CHARACTER
@@ -70,3 +73,21 @@ class NullCharacterQueryMiddleware:
         if refused:
             return JsonResponse(error_body("validation_error", NULL_CHARACTER, refused), status=400)
         return self.get_response(request)
+
+
+class ClinicTimeZoneMiddleware:
+    """Pages people read (the portal, the admin, the landing page) show times in the clinic time zone
+    (DEFAULT_CLINIC_TIMEZONE; portal pages switch to a clinic's own zone where it differs). The API
+    keeps answering in UTC with offsets."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
+        timezone.activate(ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "medplatform.permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "medplatform.middleware.ClinicTimeZoneMiddleware",
     "medplatform.middleware.NullCharacterQueryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

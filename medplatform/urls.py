@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from medplatform import health
+from portal import views as portal_views
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -14,6 +15,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", portal_views.landing, name="landing"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -23,7 +26,8 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
 ]
 
-handler400 = "medplatform.errors.json_400"
-handler403 = "medplatform.errors.json_403"
-handler404 = "medplatform.errors.json_404"
-handler500 = "medplatform.errors.json_500"
+# JSON under /api/, HTML pages elsewhere (the portal, the admin, the landing page).
+handler400 = "medplatform.error_pages.page_400"
+handler403 = "medplatform.error_pages.page_403"
+handler404 = "medplatform.error_pages.page_404"
+handler500 = "medplatform.error_pages.page_500"

@@ -14,6 +14,11 @@ urlpatterns = [
     path("password-set/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment"),
     path("appointments/<uuid:appointment_id>/<str:action>/", views.appointment_action, name="appointment-action"),
+    path("reviews/", views.reviews, name="reviews"),
+    path("reviews/<uuid:review_id>/reply/", views.review_reply, name="review-reply"),
+    path("doctors/", views.doctors, name="doctors"),
+    path("doctors/<uuid:doctor_id>/schedule/", views.schedule, name="schedule"),
+    path("doctors/<uuid:doctor_id>/time-off/", views.time_off, name="time-off"),
     path("shared-profiles/", views.shared_profiles, name="shared-profiles"),
     path("patients/<uuid:patient_id>/health-profile/", views.patient_health_profile, name="health-profile"),
 ]

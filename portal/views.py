@@ -1,6 +1,7 @@
 """Server-rendered pages for doctors and clinic staff: two skins, one set of rules. Every page
 calls the same selectors, services and permission functions as the API."""
 
+import uuid
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
@@ -12,22 +13,30 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from accounts import second_factor
+from accounts import selectors as account_selectors
 from accounts.login_forms import PortalLoginForm
+from accounts.models import Clinic, Doctor
+from appointments import permissions as appointment_permissions
 from appointments import selectors as appointment_selectors
 from appointments import services as appointment_services
+from appointments.errors import SlotUnavailable
+from appointments.models import Appointment, VisitType, Weekday
 from health_profiles import selectors as health_selectors
 from health_profiles import services as health_services
-from medplatform.errors import ApplicationError
+from medplatform.errors import ApplicationError, ValidationFailed
 from privacy.context import act_context
+from reviews import selectors as review_selectors
+from reviews import services as review_services
 
 
 def _portal_user(request):
@@ -112,29 +121,95 @@ def second_factor_enrol(request):
     )
 
 
-def _week_window(request) -> tuple[datetime, datetime, str]:
-    zone = ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)
+def _home_zone(user) -> ZoneInfo:
+    """The time zone a portal user's pages are shown in: their (first) clinic's."""
+    clinics = (
+        account_selectors.staff_clinic_list(viewer=user)
+        if user.is_clinic_staff
+        else Clinic.objects.filter(doctors__user=user).order_by("name", "id")
+    )
+    clinic = clinics.first()
+    return ZoneInfo(clinic.timezone if clinic else settings.DEFAULT_CLINIC_TIMEZONE)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _parse_local(value: str, zone: ZoneInfo) -> datetime | None:
+    """A `datetime-local` form value, read in the clinic's time zone."""
     try:
-        first = date.fromisoformat(request.GET.get("from", ""))
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed.replace(tzinfo=zone) if timezone.is_naive(parsed) else parsed
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value or "")
     except ValueError:
-        first = timezone.localdate(timezone=zone)
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    return start, start + timedelta(days=7), first.isoformat()
+        return None
+
+
+def _error_messages(exc: ApplicationError) -> list[str]:
+    """The error and each field's message, as the person at the desk should read them."""
+    found = [str(exc.detail)]
+    for problems in (exc.fields or {}).values():
+        found += [str(problem) for problem in (problems if isinstance(problems, list | tuple) else [problems])]
+    return found
+
+
+def _report(request, exc: ApplicationError) -> None:
+    for text in _error_messages(exc):
+        messages.error(request, text)
+
+
+def landing(request):
+    """`/`: where the README, the start-up banner and the admin's "View site" link point."""
+    return render(request, "portal/landing.html")
 
 
 @portal_page
 def agenda(request):
+    """The day or the week, in the clinic's time zone; staff pick one doctor or see them all."""
     user = _portal_user(request)
-    start, end, first = _week_window(request)
-    appointments = appointment_selectors.appointment_list(viewer=user, start_from=start, start_to=end)
+    zone = _home_zone(user)
+    view = "week" if request.GET.get("view") == "week" else "day"
+    try:
+        day = date.fromisoformat(request.GET.get("date") or request.GET.get("from") or "")
+    except ValueError:
+        day = timezone.localdate(timezone=zone)
+    first = day - timedelta(days=day.weekday()) if view == "week" else day
+    length = 7 if view == "week" else 1
+    doctors = list(account_selectors.staff_doctor_list(viewer=user)) if user.is_clinic_staff else []
+    doctor_id = _uuid_or_none(request.GET.get("doctor"))
+    if doctor_id not in {doctor.id for doctor in doctors}:
+        doctor_id = None
+    appointments = appointment_selectors.appointment_list(
+        viewer=user,
+        start_from=_local_midnight(first, zone),
+        start_to=_local_midnight(first + timedelta(days=length), zone),
+        doctor_id=doctor_id,
+    )
+    days = {first + timedelta(days=offset): [] for offset in range(length)}
+    for appointment in appointments:
+        days.setdefault(appointment.start.astimezone(zone).date(), []).append(appointment)
+    step = timedelta(days=length)
     return render(
         request,
         "portal/agenda.html",
         {
-            "appointments": appointments,
+            "view": view,
             "first": first,
-            "previous": (start - timedelta(days=7)).date().isoformat(),
-            "next": end.date().isoformat(),
+            "last": first + step - timedelta(days=1),
+            "days": sorted(days.items()),
+            "previous": (first - step).isoformat(),
+            "next": (first + step).isoformat(),
+            "today": timezone.localdate(timezone=zone).isoformat(),
+            "doctors": doctors,
+            "doctor_id": doctor_id,
+            "zone": zone.key,
         },
     )
 
@@ -148,10 +223,34 @@ def appointment_detail(request, appointment_id):
         )
     except ApplicationError:
         raise Http404 from None
+    booked = appointment.status == Appointment.Status.BOOKED
+    share = None
+    if appointment_permissions.is_doctor_of(user, appointment):
+        share = health_selectors.share_active_for(doctor_user=user, patient_id=appointment.patient_id)
+    slots = []
+    if booked and appointment_permissions.can_reschedule(user, appointment):
+        today = timezone.localdate(timezone=ZoneInfo(appointment.clinic.timezone))
+        slots = [
+            slot
+            for slot in appointment_selectors.slots_for(
+                doctor=appointment.doctor, first_day=today, last_day=today + timedelta(days=13)
+            )
+            if slot.clinic_id == appointment.clinic_id and appointment.visit_type in slot.visit_types
+        ][:60]
     return render(
         request,
         "portal/appointment.html",
-        {"appointment": appointment, "history": appointment_selectors.appointment_history(appointment=appointment)},
+        {
+            "appointment": appointment,
+            "history": appointment_selectors.appointment_history(appointment=appointment),
+            "booked": booked,
+            "started": appointment.start <= timezone.now(),
+            "meeting_url": appointment.meeting_url
+            if appointment_permissions.can_see_meeting_url(user, appointment)
+            else None,
+            "share": share,
+            "slots": slots,
+        },
     )
 
 
@@ -168,16 +267,234 @@ def appointment_action(request, appointment_id, action):
             appointment_services.appointment_cancel(
                 appointment=appointment, actor=user, reason=request.POST.get("reason", "")[:500]
             )
+            messages.success(request, _("The appointment is cancelled; the patient is told."))
         elif action == "complete":
             appointment_services.appointment_complete(appointment=appointment, actor=user)
+            messages.success(request, _("Saved."))
         elif action == "no-show":
             appointment_services.appointment_mark_no_show(appointment=appointment, actor=user)
+            messages.success(request, _("Saved."))
+        elif action == "reschedule":
+            start = _parse_local(request.POST.get("start", ""), ZoneInfo(appointment.clinic.timezone))
+            if start is None:
+                raise ValidationFailed(fields={"start": [_("Choose a free time.")]})
+            appointment_services.appointment_reschedule(appointment=appointment, actor=user, start=start)
+            messages.success(request, _("The appointment is moved; the patient is told."))
         else:
             raise Http404
-        messages.success(request, _("Saved."))
     except ApplicationError as exc:
-        messages.error(request, str(exc.detail))
+        _report(request, exc)
     return redirect("portal:appointment", appointment_id=appointment.id)
+
+
+@portal_page
+def reviews(request):
+    """The doctor's published reviews, each with its reply or a form to write one."""
+    user = _portal_user(request)
+    if not user.is_doctor:
+        raise Http404
+    return render(request, "portal/reviews.html", {"reviews": review_selectors.review_list_for_doctor(viewer=user)})
+
+
+@portal_page
+@require_POST
+def review_reply(request, review_id):
+    user = _portal_user(request)
+    try:
+        review_services.review_reply(doctor_user=user, review_id=review_id, text=request.POST.get("text", "").strip())
+        messages.success(request, _("Your reply is published."))
+    except ApplicationError as exc:
+        _report(request, exc)
+    return redirect("portal:reviews")
+
+
+@portal_page
+def doctors(request):
+    """The doctors of the staff member's clinics, each with their agenda and schedule."""
+    user = _portal_user(request)
+    if not user.is_clinic_staff:
+        raise Http404
+    return render(
+        request,
+        "portal/doctors.html",
+        {
+            "clinics": account_selectors.staff_clinic_list(viewer=user),
+            "doctors": account_selectors.staff_doctor_list(viewer=user),
+        },
+    )
+
+
+def _schedule_doctor(user, doctor_id) -> Doctor:
+    """A doctor whose schedule the user may manage (themself, or a doctor of their clinic); else 404."""
+    doctor = Doctor.objects.select_related("user").filter(pk=doctor_id).first()
+    if doctor is None or not appointment_permissions.can_manage_schedule(user, doctor):
+        raise Http404
+    return doctor
+
+
+def _schedule_clinics(user, doctor: Doctor) -> list[Clinic]:
+    """The doctor's clinics whose schedule this user manages."""
+    return [
+        clinic
+        for clinic in doctor.clinics.order_by("name", "id")
+        if appointment_permissions.can_manage_schedule(user, doctor, clinic.id)
+    ]
+
+
+def _time_of(value: str) -> time | None:
+    try:
+        return time.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _weekly_fields(request, *, clinics: list[Clinic]) -> dict:
+    """Weekday, start and end (and for working hours: slot length, visit types) from the form."""
+    clinic_id = _uuid_or_none(request.POST.get("clinic"))
+    clinic = next((c for c in clinics if c.id == clinic_id), clinics[0] if len(clinics) == 1 else None)
+    fields: dict = {}
+    if clinic is None:
+        fields["clinic"] = [_("Choose the clinic.")]
+    try:
+        weekday = int(request.POST.get("weekday", ""))
+    except ValueError:
+        weekday = -1
+    if weekday not in Weekday.values:
+        fields["weekday"] = [_("Choose the day.")]
+    start_time, end_time = _time_of(request.POST.get("start_time", "")), _time_of(request.POST.get("end_time", ""))
+    if start_time is None or end_time is None:
+        fields["start_time"] = [_("Give the start and the end as hours and minutes.")]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    return {"clinic": clinic, "weekday": weekday, "start_time": start_time, "end_time": end_time}
+
+
+def _hours_extra(request) -> dict:
+    try:
+        slot_minutes = int(request.POST.get("slot_minutes", "30"))
+    except ValueError:
+        raise ValidationFailed(fields={"slot_minutes": [_("Between 5 and 240 minutes.")]}) from None
+    return {"slot_minutes": slot_minutes, "visit_types": request.POST.getlist("visit_types")}
+
+
+@portal_page
+def schedule(request, doctor_id):
+    """The weekly working hours and breaks of one doctor: listed, added, changed and removed."""
+    user = _portal_user(request)
+    doctor = _schedule_doctor(user, doctor_id)
+    clinics = _schedule_clinics(user, doctor)
+    if request.method == "POST":
+        op = request.POST.get("op", "")
+        try:
+            if op == "hours-add":
+                fields = _weekly_fields(request, clinics=clinics)
+                appointment_services.working_hours_create(actor=user, doctor=doctor, **fields, **_hours_extra(request))
+            elif op in {"hours-update", "hours-delete"}:
+                hours = get_object_or_404(
+                    appointment_selectors.working_hours_list(doctor=doctor).select_related("doctor", "clinic"),
+                    pk=_uuid_or_none(request.POST.get("id")),
+                )
+                if op == "hours-delete":
+                    appointment_services.working_hours_delete(actor=user, hours=hours)
+                else:
+                    fields = _weekly_fields(request, clinics=[hours.clinic])
+                    fields.pop("clinic")
+                    appointment_services.working_hours_update(
+                        actor=user, hours=hours, **fields, **_hours_extra(request)
+                    )
+            elif op == "break-add":
+                appointment_services.break_create(actor=user, doctor=doctor, **_weekly_fields(request, clinics=clinics))
+            elif op == "break-delete":
+                pause = get_object_or_404(
+                    appointment_selectors.break_list(doctor=doctor).select_related("doctor", "clinic"),
+                    pk=_uuid_or_none(request.POST.get("id")),
+                )
+                appointment_services.break_delete(actor=user, pause=pause)
+            else:
+                raise Http404
+            messages.success(request, _("Saved. New bookings follow the new schedule at once."))
+        except ApplicationError as exc:
+            _report(request, exc)
+        return redirect("portal:schedule", doctor_id=doctor.id)
+    return render(
+        request,
+        "portal/schedule.html",
+        {
+            "doctor": doctor,
+            "clinics": clinics,
+            "hours": appointment_selectors.working_hours_list(doctor=doctor).select_related("clinic"),
+            "breaks": appointment_selectors.break_list(doctor=doctor).select_related("clinic"),
+            "weekdays": Weekday.choices,
+            "visit_types": VisitType.choices,
+        },
+    )
+
+
+@portal_page
+def time_off(request, doctor_id):
+    """Time off of one doctor. Booked visits inside it are shown first; only a second, explicit
+    step cancels them, and each patient is told."""
+    user = _portal_user(request)
+    doctor = _schedule_doctor(user, doctor_id)
+    zone = _home_zone(user)
+    conflicts = None
+    form = {"start": "", "end": "", "reason": ""}
+    if request.method == "POST" and request.POST.get("op") == "delete":
+        found = get_object_or_404(
+            appointment_selectors.time_off_list(doctor=doctor).select_related("doctor"),
+            pk=_uuid_or_none(request.POST.get("id")),
+        )
+        try:
+            appointment_services.time_off_delete(actor=user, time_off=found)
+            messages.success(request, _("Saved. New bookings follow the new schedule at once."))
+        except ApplicationError as exc:
+            _report(request, exc)
+        return redirect("portal:time-off", doctor_id=doctor.id)
+    if request.method == "POST":
+        form = {key: request.POST.get(key, "").strip() for key in form}
+        start, end = _parse_local(form["start"], zone), _parse_local(form["end"], zone)
+        try:
+            if start is None or end is None:
+                raise ValidationFailed(fields={"start": [_("Give the start and the end as a date and a time.")]})
+            _time_off, cancelled = appointment_services.time_off_create(
+                actor=user,
+                doctor=doctor,
+                start=start,
+                end=end,
+                reason=form["reason"][:200],
+                cancel_appointments=request.POST.get("cancel_appointments") == "1",
+            )
+            if cancelled:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Time off saved; %(count)d appointment cancelled and its patient told.",
+                        "Time off saved; %(count)d appointments cancelled and their patients told.",
+                        cancelled,
+                    )
+                    % {"count": cancelled},
+                )
+            else:
+                messages.success(request, _("Time off saved."))
+            return redirect("portal:time-off", doctor_id=doctor.id)
+        except SlotUnavailable as exc:
+            conflicts = list(appointment_selectors.booked_inside(viewer=user, doctor=doctor, start=start, end=end))
+            if not conflicts:
+                _report(request, exc)
+        except ApplicationError as exc:
+            _report(request, exc)
+    return render(
+        request,
+        "portal/time_off.html",
+        {
+            "doctor": doctor,
+            "zone": zone.key,
+            "form": form,
+            "conflicts": conflicts,
+            "time_off": appointment_selectors.time_off_list(doctor=doctor, ending_after=timezone.now()),
+        },
+        status=409 if conflicts else 200,
+    )
 
 
 @portal_page

@@ -15,6 +15,13 @@ def review_public_list(*, doctor: Doctor | None = None) -> QuerySet[Review]:
     return reviews
 
 
+def review_list_for_doctor(*, viewer: User) -> QuerySet[Review]:
+    """The reviews the public sees of the viewing doctor (those they may answer), newest first."""
+    if not (viewer.is_authenticated and viewer.is_doctor):
+        return Review.objects.none()
+    return review_public_list().filter(doctor__user=viewer).order_by("-created_at", "id")
+
+
 def review_list_for_patient(*, patient: User) -> QuerySet[Review]:
     """The patient's own reviews, private and hidden ones included."""
     return Review.objects.filter(patient=patient).select_related("patient", "reply", "doctor__user")

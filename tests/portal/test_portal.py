@@ -1,6 +1,7 @@
 """The portal is a second skin over the same services: the same scoping, the same audit."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
@@ -170,8 +171,8 @@ def test_the_portal_names_the_shared_categories_and_when_the_share_ends(patient_
     ayse = client.get(f"/portal/patients/{patient_ayse.id}/health-profile/").content.decode()
     mehmet = client.get(f"/portal/patients/{patient_mehmet.id}/health-profile/").content.decode()
 
-    def shown(moment) -> str:
-        return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+    def shown(moment) -> str:  # in the clinic's time zone, never UTC
+        return timezone.localtime(moment, ZoneInfo("Europe/Istanbul")).strftime("%d.%m.%Y %H:%M")
 
     assert "Alerji, İlaç" in listed and "Hastalık" in listed
     assert f"{shown(after_care)} (son randevudan 180 gün sonra)" in listed
