@@ -8,16 +8,19 @@ hashing. Refused under MEDPLATFORM_ENV=production: known passwords never belong 
 
 import functools
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
 from accounts.second_factor import totp_secret
-from appointments.demo import create_demo_schedule
+from appointments.demo import create_demo_activity, create_demo_schedule
+from appointments.models import Appointment
 from privacy.startup import verify_for_command
 
 DEMO_PASSWORD = "demo-only-Password-1"  # noqa: S105  (printed on purpose: demo database only)
@@ -129,7 +132,24 @@ def _all_there() -> bool:
         == len(_staff_emails())
         and Clinic.objects.filter(name__in=[c.name for c in CLINICS]).count() == len(CLINICS)
         and Doctor.objects.filter(user__email__in=[d.email for d in DOCTORS]).count() == len(DOCTORS)
+        and _agenda_is_full()
     )
+
+
+# The doctor whose week the demo fills (appointments, a shared profile, a review): `make run` opens
+# the portal on a full agenda. Kadıköy, where the demo clinic admin and receptionist work.
+ACTIVE_DOCTOR = DOCTORS[1]
+
+
+def _agenda_is_full() -> bool:
+    """The active demo doctor has booked visits in the coming week (one query)."""
+    now = timezone.now()
+    return Appointment.objects.filter(
+        doctor__user__email=ACTIVE_DOCTOR.email,
+        status=Appointment.Status.BOOKED,
+        start__gte=now,
+        start__lt=now + timedelta(days=7),
+    ).exists()
 
 
 @functools.cache
@@ -150,6 +170,11 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             self._seed()
+        # Outside that transaction: booking and consent services own theirs (durable).
+        create_demo_activity(
+            doctor=Doctor.objects.get(user__email=ACTIVE_DOCTOR.email),
+            patients=[User.objects.get(email=patient[0]) for patient in PATIENTS],
+        )
         self._print(self._rows(), len([key for demo in DOCTORS for key in demo.clinics]))
 
     @staticmethod
@@ -165,6 +190,7 @@ class Command(BaseCommand):
             for demo in DOCTORS
         ]
         rows += [("patient", email, f"{first} {last}") for email, first, last, _ in PATIENTS]
+        rows += [("", "", f"a week of appointments, a shared profile and a review: {ACTIVE_DOCTOR.email}")]
         return rows
 
     def _seed(self) -> None:
