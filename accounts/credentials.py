@@ -17,7 +17,7 @@ from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import User
+from accounts.models import Guardianship, User
 from medplatform.errors import ValidationFailed
 from notifications.models import Channel, Kind
 from notifications.services import notification_enqueue
@@ -39,7 +39,9 @@ def password_reset_request(*, email: str) -> str | None:
 
     The caller answers the same either way and hands the result to a task after the commit, so
     the request does the same work for a known and an unknown address."""
-    user = User.objects.filter(email=email.strip().lower(), is_active=True).only("id").first()
+    # A dependant still in a guardian's care takes over by the e-mailed invitation (accounts.dependants), not here.
+    in_care = Guardianship.objects.filter(ended_at__isnull=True).values("dependant_id")
+    user = User.objects.filter(email=email.strip().lower(), is_active=True).exclude(pk__in=in_care).only("id").first()
     return str(user.pk) if user is not None else None
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -233,3 +234,78 @@ class ContactVerification(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.channel} verification of {self.user_id}"
+
+
+class Guardianship(TimeStampedModel):
+    """A patient (the guardian) acting for a dependant: a child, or an adult in their care with a
+    documented authority. The dependant is a patient account of its own without a login; while
+    the guardianship is active the guardian books, cancels, keeps the health profile and gives
+    consent for them (accounts.permissions.can_act_for). It ends when the dependant claims their
+    account (accounts.dependants.dependant_claim); the row stays as the record of who acted."""
+
+    class Relationship(models.TextChoices):
+        PARENT = "parent", _("Parent")
+        LEGAL_GUARDIAN = "legal_guardian", _("Legal guardian")
+        CAREGIVER = "caregiver", _("Caregiver with a documented authority")
+
+    class Authority(models.TextChoices):
+        COURT_ORDER = "court_order", _("Court order of guardianship")
+        POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney")
+
+    class EndReason(models.TextChoices):
+        HANDED_OVER = "handed_over", _("The dependant took over their account")
+        ACCOUNT_ERASED = "account_erased", _("The guardian's account was erased")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    guardian = models.ForeignKey(User, on_delete=models.PROTECT, related_name="guardianships")
+    dependant = models.ForeignKey(User, on_delete=models.PROTECT, related_name="guardians")
+    relationship = models.CharField(_("relationship"), max_length=20, choices=Relationship.choices)
+    birth_date = models.DateField(_("birth date"))
+    authority_type = models.CharField(
+        _("authority document type"), max_length=20, choices=Authority.choices, blank=True
+    )
+    # The number or reference of the court order or power of attorney: it identifies a person.
+    authority_reference = EncryptedTextField(_("authority document reference"), blank=True, default="")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dependant"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_active_guardian_per_dependant",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(guardian=models.F("dependant")), name="guardian_is_not_dependant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guardian_id} for {self.dependant_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+
+class HandoverInvitation(TimeStampedModel):
+    """An invitation to a dependant aged 18 or more to claim their own account.
+
+    The token is never stored: notifications.messages.handover_token derives it from the row's
+    random id under CRYPTOGRAPHY_KEY when the e-mail is rendered; claiming recomputes it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    guardianship = models.ForeignKey(Guardianship, on_delete=models.PROTECT, related_name="handover_invitations")
+    dependant = models.ForeignKey(User, on_delete=models.CASCADE, related_name="handover_invitations")
+    expires_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"handover invitation for {self.dependant_id}"

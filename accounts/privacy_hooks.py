@@ -2,15 +2,18 @@
 
 Account erasure strips these fields in privacy.subject_rights.account_erase; the account's
 retention is the account's life (the owner erases it), so no periodic rule applies to it. Spent
-verification codes (keyed hashes only) go a day after they expire.
+verification codes (keyed hashes only) go a day after they expire. Guardianships are the record
+of who acted for whom and stay while the dependant's account does; handover invitations (no
+token stored) go 30 days after they expire.
 """
 
 from datetime import timedelta
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import ContactVerification
+from accounts.models import ContactVerification, Guardianship, HandoverInvitation
 from privacy import retention
 from privacy.contract import Contract, RetentionAction, RetentionRule
 
@@ -18,6 +21,45 @@ from privacy.contract import Contract, RetentionAction, RetentionRule
 def expired_verifications(now, *, dry_run: bool = False) -> int:
     expired = ContactVerification.objects.filter(expires_at__lt=now - timedelta(days=1))
     return retention.delete_and_count(expired, dry_run=dry_run)
+
+
+def spent_handover_invitations(now, *, dry_run: bool = False) -> int:
+    spent = HandoverInvitation.objects.filter(expires_at__lt=now - timedelta(days=30))
+    return retention.delete_and_count(spent, dry_run=dry_run)
+
+
+def _guardianship_row(guardianship: Guardianship, other) -> dict:
+    return {
+        "id": str(guardianship.id),
+        "person": str(other.pk),
+        "name": other.full_name,
+        "relationship": guardianship.relationship,
+        "birth_date": guardianship.birth_date.isoformat(),
+        "authority_type": guardianship.authority_type,
+        "authority_reference": guardianship.authority_reference,
+        "started_at": guardianship.started_at.isoformat(),
+        "ended_at": guardianship.ended_at.isoformat() if guardianship.ended_at else None,
+        "end_reason": guardianship.end_reason,
+    }
+
+
+def guardianship_export(user) -> dict:
+    """The dependants in the user's care, and the guardians who acted (or act) for the user."""
+    as_guardian = Guardianship.objects.filter(guardian=user).select_related("dependant")
+    as_dependant = Guardianship.objects.filter(dependant=user).select_related("guardian")
+    return {
+        "dependants": [_guardianship_row(g, g.dependant) for g in as_guardian],
+        "guardians": [_guardianship_row(g, g.guardian) for g in as_dependant],
+    }
+
+
+def guardianships_end(user, context) -> int:
+    """An erased guardian can act for nobody: their active guardianships end (the rows stay as the
+    record of who acted for whom; the dependant's own data stays with the dependant)."""
+    now = timezone.now()
+    return Guardianship.objects.filter(guardian=user, ended_at__isnull=True).update(
+        ended_at=now, end_reason=Guardianship.EndReason.ACCOUNT_ERASED, updated_at=now
+    )
 
 
 def account_summary(user) -> list[dict]:
@@ -33,6 +75,7 @@ def account_summary(user) -> list[dict]:
 
 def account_export(user) -> dict:
     return {
+        **guardianship_export(user),
         "patient": {
             "id": str(user.pk),
             "email": user.email,
@@ -43,7 +86,7 @@ def account_export(user) -> dict:
             "national_id": user.national_id,
             "role": user.role,
             "created_at": user.created_at.isoformat(),
-        }
+        },
     }
 
 
@@ -51,6 +94,7 @@ CONTRACT = Contract(
     app="accounts",
     summary=account_summary,
     export=account_export,
+    erasure=guardianships_end,
     retention={
         "accounts.account": RetentionRule(
             kind=gettext_lazy("Your account: name, e-mail, phone, language, TC Kimlik No"),
@@ -67,6 +111,22 @@ CONTRACT = Contract(
             action=RetentionAction.DESTROY,
             period_text=gettext_lazy("while the doctor or staff member works with the platform"),
             run=None,
+        ),
+        "accounts.guardianships": RetentionRule(
+            kind=gettext_lazy("Guardianships: who acts for a dependant, on what authority, from when to when"),
+            models=("accounts.Guardianship",),
+            from_event=gettext_lazy("the erasure of the dependant's account"),
+            action=RetentionAction.ANONYMISE,
+            period_text=gettext_lazy("while the dependant has an account (the record of who acted for them)"),
+            run=None,
+        ),
+        "accounts.handover_invitations": RetentionRule(
+            kind=gettext_lazy("Invitations to take over an account at 18 (no token is stored)"),
+            models=("accounts.HandoverInvitation",),
+            from_event=gettext_lazy("the expiry of the invitation"),
+            action=RetentionAction.DESTROY,
+            period_days=30,
+            run=spent_handover_invitations,
         ),
         "accounts.expired_verification_codes": RetentionRule(
             kind=gettext_lazy("Contact verification codes (kept as keyed hashes only)"),

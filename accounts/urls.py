@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import apis, credential_apis
+from accounts import apis, credential_apis, dependant_apis
 
 urlpatterns = [
     path("auth/register/", apis.RegisterApi.as_view(), name="auth-register"),
@@ -17,11 +17,16 @@ urlpatterns = [
         credential_apis.PasswordResetConfirmApi.as_view(),
         name="auth-password-reset-confirm",
     ),
+    path("me/dependants/", dependant_apis.DependantListApi.as_view(), name="me-dependants"),
+    path(
+        "me/dependants/<uuid:dependant_id>/handover/",
+        dependant_apis.DependantHandoverApi.as_view(),
+        name="me-dependant-handover",
+    ),
+    path("auth/claim/", dependant_apis.ClaimApi.as_view(), name="auth-claim"),
     path("specialties/", apis.SpecialtyListApi.as_view(), name="specialty-list"),
     path("clinics/", apis.ClinicListApi.as_view(), name="clinic-list"),
     path("clinics/<uuid:clinic_id>/", apis.ClinicDetailApi.as_view(), name="clinic-detail"),
     path("clinics/<uuid:clinic_id>/staff/", apis.ClinicStaffApi.as_view(), name="clinic-staff"),
     path("clinics/<uuid:clinic_id>/doctors/", apis.ClinicDoctorApi.as_view(), name="clinic-doctors"),
-    path("doctors/", apis.DoctorListApi.as_view(), name="doctor-list"),
-    path("doctors/<uuid:doctor_id>/", apis.DoctorDetailApi.as_view(), name="doctor-detail"),
 ]

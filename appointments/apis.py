@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Clinic, Doctor
-from accounts.permissions import IsPatient
+from accounts.permissions import IsPatient, acting_patient
 from appointments import permissions, selectors, services
 from appointments.availability import zone
 from appointments.calendar import appointment_ics
@@ -265,9 +265,11 @@ class AppointmentListApi(APIView):
             raise ValidationFailed(fields={"Idempotency-Key": [_("At most %(count)d characters.") % {"count": 255}]})
         data = validated(BookInput, request.data)
         data["doctor"] = _doctor(data["doctor"])
+        patient = acting_patient(request.user, data.pop("patient", None))
         body_hashes = keyed_hashes(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")
         appointment, _replayed = services.appointment_book(
-            patient=request.user,
+            patient=patient,
+            actor=request.user,
             idempotency_key=key,
             request_hashes=body_hashes,
             context=act_context(request),

@@ -1,6 +1,7 @@
 """Who may see and change appointments and schedules. API views and services call these."""
 
 from accounts.models import ClinicMembership, Doctor, User
+from accounts.permissions import can_act_for
 from appointments.models import Appointment
 
 
@@ -17,15 +18,16 @@ def is_doctor_of(user: User, appointment: Appointment) -> bool:
 
 
 def can_view_appointment(user: User, appointment: Appointment) -> bool:
-    """The patient, the doctor and that clinic's staff: the only ones who see it (and its reason)."""
+    """The patient (or their guardian), the doctor and that clinic's staff: the only ones who see
+    it (and its reason)."""
     if not user.is_authenticated:
         return False
-    return appointment.patient_id == user.id or acts_for_clinic(user, appointment)
+    return can_act_for(user, appointment.patient_id) or acts_for_clinic(user, appointment)
 
 
 def can_see_meeting_url(user: User, appointment: Appointment) -> bool:
-    """The video room is private to the two people in the call."""
-    return appointment.patient_id == user.id or is_doctor_of(user, appointment)
+    """The video room is private to the people in the call: the patient (or their guardian) and the doctor."""
+    return can_act_for(user, appointment.patient_id) or is_doctor_of(user, appointment)
 
 
 def acts_for_clinic(user: User, appointment: Appointment) -> bool:
@@ -34,7 +36,7 @@ def acts_for_clinic(user: User, appointment: Appointment) -> bool:
 
 
 def can_reschedule(user: User, appointment: Appointment) -> bool:
-    return appointment.patient_id == user.id or is_staff_of(user, appointment.clinic_id)
+    return can_act_for(user, appointment.patient_id) or is_staff_of(user, appointment.clinic_id)
 
 
 def can_manage_schedule(user: User, doctor: Doctor, clinic_id=None) -> bool:

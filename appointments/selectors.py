@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ClinicMembership, Doctor, User
+from accounts.permissions import acted_for_filter
 from appointments import availability
 from appointments.availability import Busy, Pause, Shift, Slot
 from appointments.models import Appointment, Break, TimeOff, WorkingHours
@@ -242,12 +243,13 @@ def appointment_list(
     start_to: datetime | None = None,
     doctor_id=None,
 ) -> QuerySet[Appointment]:
-    """Appointments the viewer may see: a patient their own, a doctor their agenda, staff their clinics'."""
+    """Appointments the viewer may see: a patient their own and their dependants', a doctor their
+    agenda, staff their clinics'."""
     appointments = Appointment.objects.select_related("doctor__user", "clinic", "patient")
     if not viewer.is_authenticated:
         return appointments.none()
     if viewer.is_patient:
-        appointments = appointments.filter(patient=viewer)
+        appointments = appointments.filter(acted_for_filter(viewer))
     elif viewer.is_doctor:
         appointments = appointments.filter(doctor__user=viewer)
     elif viewer.is_clinic_staff:

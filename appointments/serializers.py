@@ -2,8 +2,10 @@
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.permissions import guardian_of
 from appointments import permissions
 from appointments.availability import Slot, zone
 from appointments.models import Appointment, AppointmentStatusChange, Break, TimeOff, VisitType, WorkingHours
@@ -98,14 +100,29 @@ class StatusChangeOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ContactOutput(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+
+
 class AppointmentDetailOutput(AppointmentOutput):
     """One appointment for its patient, its doctor or its clinic's staff (the only ones who get here)."""
 
     history = StatusChangeOutput(many=True, read_only=True)
+    contact = serializers.SerializerMethodField()
 
     class Meta(AppointmentOutput.Meta):
-        fields = [*AppointmentOutput.Meta.fields, "visit_reason", "exam_type", "history"]
+        fields = [*AppointmentOutput.Meta.fields, "visit_reason", "exam_type", "history", "contact"]
         read_only_fields = fields
+
+    @extend_schema_field(ContactOutput(allow_null=True))
+    def get_contact(self, appointment: Appointment) -> dict | None:
+        """For a dependant's visit, their guardian: the person the clinic talks to (null otherwise)."""
+        guardian = guardian_of(appointment.patient)
+        if guardian is None:
+            return None
+        return {"name": guardian.full_name, "phone": str(guardian.phone or ""), "email": guardian.email}
 
 
 class BookInput(serializers.Serializer):
@@ -114,6 +131,9 @@ class BookInput(serializers.Serializer):
     visit_reason = serializers.CharField(max_length=1000)
     exam_type = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     visit_type = serializers.ChoiceField(choices=VisitType.choices, default=VisitType.IN_PERSON)
+    patient = serializers.UUIDField(
+        required=False, help_text="A dependant's id, when a guardian books for them (GET /api/v1/me/dependants/)."
+    )
 
 
 class WorkingHoursOutput(serializers.ModelSerializer):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Clinic, Doctor, User
+from accounts.permissions import can_act_for
 from appointments import events, permissions, selectors
 from appointments.availability import zone
 from appointments.errors import BookingLimitReached, InvalidTransition, SlotUnavailable, TooLateToCancel
@@ -314,6 +315,7 @@ def appointment_book(
     idempotency_key: str | None = None,
     request_hashes: Sequence[str] = (),
     context: ActContext = SYSTEM,
+    actor: User | None = None,
 ) -> tuple[Appointment, bool]:
     """Book a free slot for a patient with the booking consent. Returns (appointment, replayed).
 
@@ -323,6 +325,9 @@ def appointment_book(
     (`keyed_hashes`): the first is stored, any of them matches a stored one."""
     if not patient.is_patient:
         raise PermissionDenied()
+    actor = actor or patient  # a guardian books for a dependant; the history and audit name them
+    if not can_act_for(actor, patient.pk):
+        raise NotFound()
     if timezone.is_naive(start):
         raise ValidationFailed(fields={"start": [_("Give the time with its UTC offset.")]})
 
@@ -364,7 +369,7 @@ def appointment_book(
                 if _is_slot_constraint(exc):
                     raise SlotUnavailable() from exc
                 raise
-            _record_change(appointment, from_status="", actor=patient)
+            _record_change(appointment, from_status="", actor=actor)
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     user=patient,
@@ -373,7 +378,7 @@ def appointment_book(
                     appointment=appointment,
                 )
             audit_record(
-                actor=patient,
+                actor=actor,
                 action="appointment_booked",
                 patient=patient,
                 metadata={"appointment": str(appointment.id), "doctor": str(doctor.id), "clinic": str(clinic.id)},
@@ -413,7 +418,7 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
         if appointment.status != Appointment.Status.BOOKED:
             raise InvalidTransition()
         now = timezone.now()
-        if appointment.patient_id == actor.id:
+        if can_act_for(actor, appointment.patient_id):
             cutoff = timedelta(minutes=appointment.clinic.cancel_cutoff_minutes)
             if now > appointment.start - cutoff:
                 raise TooLateToCancel()
@@ -455,7 +460,7 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
             now = timezone.now()
             if now >= current.start:
                 raise InvalidTransition()
-            if current.patient_id == actor.id:
+            if can_act_for(actor, current.patient_id):
                 if now > current.start - timedelta(minutes=current.clinic.cancel_cutoff_minutes):
                     raise TooLateToCancel()
             _hold_schedule(current.doctor, exclusive=False)
@@ -524,12 +529,12 @@ def appointment_update_details(
 ) -> Appointment:
     """The patient may correct the visit reason and exam type of a booking not yet started."""
     _check_visible(actor, appointment)
-    if appointment.patient_id != actor.id:
+    if not can_act_for(actor, appointment.patient_id):
         raise PermissionDenied()
     if appointment.status != Appointment.Status.BOOKED:
         raise InvalidTransition()  # checked again under the lock
     with transaction.atomic():
-        consent_hold(subject=actor, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
+        consent_hold(subject=appointment.patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
         appointment = _locked(appointment)
         if appointment.status != Appointment.Status.BOOKED or timezone.now() >= appointment.start:
             raise InvalidTransition()

@@ -1,6 +1,7 @@
 """Health-profile endpoints: the patient's own profile, the doctor's shared view, the access log."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -8,7 +9,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsDoctor, IsPatient
+from accounts.permissions import IsDoctor, IsPatient, acting_patient
 from health_profiles import selectors, services
 from health_profiles.models import Category, Severity, ShareGrant
 from health_profiles.serializers import EntryOutput, grouped_output
@@ -38,6 +39,19 @@ class EntryInput(serializers.Serializer):
     ended_on = InRangeDateField(required=False, allow_null=True)
 
 
+class EntryCreateInput(EntryInput):
+    patient = serializers.UUIDField(required=False, help_text="A dependant's id, when a guardian keeps their profile.")
+
+
+PATIENT_PARAMETER = OpenApiParameter("patient", OpenApiTypes.UUID, description="a dependant's id (guardians)")
+
+
+def _patient_entries(request):
+    """The entries of the patient the request is for: the user's own, or a dependant's (`?patient=`)."""
+    patient = acting_patient(request.user, request.query_params.get("patient") or None)
+    return selectors.entry_list_for(actor=request.user, patient=patient, context=act_context(request))
+
+
 class EntryPatchInput(EntryInput):
     category = serializers.ChoiceField(choices=Category.choices, required=False, error_messages=NO_ECHO)
     name = serializers.CharField(max_length=200, required=False)
@@ -57,23 +71,24 @@ GroupedProfileOutput = inline_serializer(
 class HealthProfileApi(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(responses=GroupedProfileOutput)
+    @extend_schema(parameters=[PATIENT_PARAMETER], responses=GroupedProfileOutput)
     def get(self, request):
-        return Response(grouped_output(selectors.grouped(selectors.entry_list(viewer=request.user))))
+        return Response(grouped_output(selectors.grouped(_patient_entries(request))))
 
 
 class EntryListApi(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(responses=EntryOutput(many=True))
+    @extend_schema(parameters=[PATIENT_PARAMETER], responses=EntryOutput(many=True))
     def get(self, request):
-        return paginated_response(self, selectors.entry_list(viewer=request.user), EntryOutput)
+        return paginated_response(self, _patient_entries(request), EntryOutput)
 
-    @extend_schema(request=EntryInput, responses={201: EntryOutput})
+    @extend_schema(request=EntryCreateInput, responses={201: EntryOutput})
     def post(self, request):
-        data = validated(EntryInput, request.data)
+        data = validated(EntryCreateInput, request.data)
         category = data.pop("category")
-        entry = services.entry_create(patient=request.user, category=category, values=data)
+        patient = acting_patient(request.user, data.pop("patient", None))
+        entry = services.entry_create(patient=patient, actor=request.user, category=category, values=data)
         return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
 
 
@@ -81,7 +96,7 @@ class EntryDetailApi(APIView):
     permission_classes = [IsPatient]
 
     def _entry(self, request, entry_id):
-        entry = selectors.entry_list(viewer=request.user).filter(id=entry_id).first()
+        entry = selectors.entry_get(actor=request.user, entry_id=entry_id, context=act_context(request))
         if entry is None:
             raise NotFound()
         return entry

@@ -72,8 +72,11 @@ def storage_withdrawn(grant: ConsentEvent) -> dict:
         withdrawal__isnull=True,
     ).values_list("id", flat=True)
     share_consents_withdrawn = 0
+    # The shares' withdrawal events name the same actor as this one (the patient or a guardian).
+    withdrawal = ConsentEvent.objects.filter(grant=grant).select_related("actor").first()
+    actor = withdrawal.actor if withdrawal is not None else None
     for share_consent_id in list(open_shares):
-        consent_withdraw(subject=patient, grant_id=share_consent_id, context=cascade_context)
+        consent_withdraw(subject=patient, grant_id=share_consent_id, context=cascade_context, actor=actor)
         share_consents_withdrawn += 1
     # Expired shares and shares on an outdated notice have no open consent but still have rows.
     ShareGrant.objects.filter(patient=patient).delete()

@@ -9,14 +9,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import acted_for_filter, can_act_for
 from appointments.selectors import last_visit_start
 from health_profiles.models import CATEGORY_GROUPS, HealthEntry, ShareGrant
+from privacy.context import SYSTEM, ActContext
+from privacy.guard import sensitive_read
 from privacy.models import ConsentText, Purpose
 
 
 def entry_list(*, viewer: User) -> QuerySet[HealthEntry]:
     """The viewer's own entries (a patient's own profile; nobody else's)."""
     return HealthEntry.objects.filter(patient_id=viewer.pk).order_by("created_at", "id")
+
+
+def entry_list_for(*, actor: User, patient: User, context: ActContext = SYSTEM) -> QuerySet[HealthEntry]:
+    """A patient's entries read by themself or by their guardian (a guardian's read is audited,
+    like any read of health content by someone other than the patient)."""
+    if not can_act_for(actor, patient.pk):
+        return HealthEntry.objects.none()
+    sensitive_read(actor=actor, subject=patient, what="health_profile_viewed_by_guardian", context=context)
+    return entry_list(viewer=patient)
+
+
+def entry_get(*, actor: User, entry_id, context: ActContext = SYSTEM) -> HealthEntry | None:
+    """One entry of a patient the actor may act for (their own or a dependant's), or None."""
+    entry = HealthEntry.objects.filter(acted_for_filter(actor), id=entry_id).select_related("patient").first()
+    if entry is not None:
+        sensitive_read(
+            actor=actor,
+            subject=entry.patient,
+            what="health_profile_viewed_by_guardian",
+            categories=[entry.category],
+            context=context,
+        )
+    return entry
 
 
 def grouped(entries) -> dict[str, list[HealthEntry]]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import can_act_for
 from health_profiles import fhir, selectors
 from health_profiles.models import CATEGORY_FIELDS, SPECIFIC_FIELDS, Category, HealthEntry, Severity, ShareGrant
 from health_profiles.permissions import can_read_health_profile
@@ -62,8 +63,11 @@ def entry_validate(*, category: str, values: dict) -> dict:
     return cleaned
 
 
-def entry_create(*, patient: User, category: str, values: dict) -> HealthEntry:
-    """Store a new entry; refused with consent_required without an active storage consent."""
+def entry_create(*, patient: User, category: str, values: dict, actor: User | None = None) -> HealthEntry:
+    """Store a new entry; refused with consent_required without an active storage consent.
+    `actor` is the patient (the default) or their guardian."""
+    if actor is not None and not can_act_for(actor, patient.pk):
+        raise NotFound()
     cleaned = entry_validate(category=category, values=values)
     with transaction.atomic():
         consent_hold(subject=patient, purpose=Purpose.HEALTH_PROFILE_STORAGE)

@@ -33,13 +33,16 @@ ALLOWED_CONTEXT_KEYS = frozenset(
         "lead_minutes",
         "campaign_title",
         "verification_id",
+        "invitation_id",
     }
 )
 
 # Channels whose bodies are short texts under the platform's sender: no names, no links to reset.
 SHORT_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE})
 # Kinds never sent as a short text (a password-reset link goes by e-mail only).
-EMAIL_ONLY_KINDS = frozenset({Kind.PASSWORD_RESET})
+EMAIL_ONLY_KINDS = frozenset({Kind.PASSWORD_RESET, Kind.HANDOVER_INVITATION})
+# Where the e-mailed invitation to take over an account points; the token sits in the fragment.
+HANDOVER_LINK_FORMAT = "{base}/claim#token={token}"
 VERIFICATION_CODE_DIGITS = 6
 
 SUBJECTS = {
@@ -55,6 +58,8 @@ SUBJECTS = {
         Kind.VERIFICATION_CODE: "Medplatform doğrulama kodunuz",
         Kind.PASSWORD_RESET: "Medplatform parolanızı sıfırlayın",
         Kind.BREACH_NOTICE: "Kişisel verilerinizle ilgili bir bildirim",
+        Kind.HANDOVER_INVITATION: "Medplatform hesabınızı devralın",
+        Kind.HANDOVER_COMPLETED: "Hesap devri tamamlandı",
     },
     "en": {
         Kind.APPOINTMENT_BOOKED: "Your appointment is booked",
@@ -68,6 +73,8 @@ SUBJECTS = {
         Kind.VERIFICATION_CODE: "Your Medplatform verification code",
         Kind.PASSWORD_RESET: "Reset your Medplatform password",
         Kind.BREACH_NOTICE: "A notice about your personal data",
+        Kind.HANDOVER_INVITATION: "Take over your Medplatform account",
+        Kind.HANDOVER_COMPLETED: "The account handover is complete",
     },
 }
 
@@ -114,6 +121,12 @@ def password_reset_link(user) -> str:
     )
 
 
+def handover_token(invitation_id: str) -> str:
+    """The claim token of a handover invitation: its id and a keyed hash of it under
+    CRYPTOGRAPHY_KEY, made when the e-mail is rendered, so the token is never stored."""
+    return f"{invitation_id}.{keyed_hash(str(invitation_id), purpose='handover_token')}"
+
+
 def _secrets(kind: str, recipient, context: dict) -> dict:
     if kind == Kind.VERIFICATION_CODE:
         return {
@@ -122,6 +135,9 @@ def _secrets(kind: str, recipient, context: dict) -> dict:
         }
     if kind == Kind.PASSWORD_RESET:
         return {"link": password_reset_link(recipient)}
+    if kind == Kind.HANDOVER_INVITATION:
+        token = handover_token(context["invitation_id"])
+        return {"link": HANDOVER_LINK_FORMAT.format(base=settings.PUBLIC_BASE_URL.rstrip("/"), token=token)}
     return {}
 
 

@@ -28,6 +28,8 @@ class Kind(models.TextChoices):
     VERIFICATION_CODE = "verification_code", _("Verification code")
     PASSWORD_RESET = "password_reset", _("Password reset")
     BREACH_NOTICE = "breach_notice", _("Notice of a personal-data breach")
+    HANDOVER_INVITATION = "handover_invitation", _("Invitation to take over your account")
+    HANDOVER_COMPLETED = "handover_completed", _("An account was taken over by its owner")
 
 
 class Channel(models.TextChoices):

@@ -37,6 +37,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import guardian_of
 from medplatform.encryption import keyed_hash, keyed_hashes
 from medplatform.errors import ConsentRequired
 from notifications.channels import Accepted, Outgoing, PermanentSendError, TransientSendError, channel_for
@@ -60,6 +61,8 @@ logger = logging.getLogger(__name__)
 CAPPED = "capped"
 WORKER_LOST = "worker_lost"
 DEFAULT_CHANNELS = [Channel.SMS, Channel.EMAIL]
+# Kinds sent to the dependant's own new address, not to their guardian: the invitation to take over.
+OWN_ADDRESS_KINDS = frozenset({Kind.HANDOVER_INVITATION})
 # Channels that send to the recipient's phone (the console stands in for SMS and WhatsApp).
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE})
 PHONE_NOT_VERIFIED = "phone_not_verified"
@@ -124,6 +127,15 @@ def _number_over_cap(*, phone, adding: int, now: datetime) -> bool:
     return recent.count() + adding > settings.NOTIFICATIONS_MAX_PER_NUMBER_PER_DAY
 
 
+def message_recipient(recipient: User, kind: str) -> User:
+    """Who is told: a dependant has no contact of their own, so messages about them go to their
+    guardian while the guardianship lasts (they carry no health data); the invitation to take
+    over goes to the dependant's new address."""
+    if kind in OWN_ADDRESS_KINDS:
+        return recipient
+    return guardian_of(recipient) or recipient
+
+
 def notification_enqueue(
     *,
     recipient: User,
@@ -136,6 +148,7 @@ def notification_enqueue(
     """Write the outbox rows for one event (inside the caller's transaction) and dispatch after commit."""
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
+    recipient = message_recipient(recipient, kind)
     context = context_check(context)
     appointment_id = context.get("appointment_id")
     if appointment_id is not None:

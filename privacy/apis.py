@@ -3,6 +3,7 @@ from typing import Literal
 from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Doctor
-from accounts.permissions import IsPatient
+from accounts.permissions import IsPatient, acting_patient
 from medplatform.apiviews import paginated_response, validated
 from medplatform.date_fields import InRangeDateTimeField
 from medplatform.errors import ValidationFailed
@@ -27,6 +28,8 @@ class ConsentTextOutput(serializers.ModelSerializer):
 
 class ConsentOutput(serializers.ModelSerializer):
     doctor = serializers.UUIDField(source="doctor_id", allow_null=True)
+    # Who gave it: the patient, or a guardian acting for them (null on events from before guardians).
+    actor = serializers.UUIDField(source="actor_id", allow_null=True)
     granted_at = serializers.DateTimeField(source="created_at")
     withdrawn_at = serializers.SerializerMethodField()
     ends = serializers.SerializerMethodField()
@@ -38,6 +41,7 @@ class ConsentOutput(serializers.ModelSerializer):
             "id",
             "purpose",
             "doctor",
+            "actor",
             "categories",
             "expires_at",
             "ends",
@@ -95,16 +99,22 @@ class ConsentListApi(APIView):
         categories = serializers.ListField(child=serializers.CharField(max_length=30), required=False, max_length=10)
         expires_at = InRangeDateTimeField(required=False, allow_null=True)
         language = serializers.ChoiceField(choices=[("tr", "tr"), ("en", "en")], required=False)
+        patient = serializers.UUIDField(required=False, help_text="A dependant's id, when a guardian gives it.")
 
-    @extend_schema(responses=ConsentOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("patient", OpenApiTypes.UUID, description="a dependant's id (guardians)")],
+        responses=ConsentOutput(many=True),
+    )
     def get(self, request):
-        return paginated_response(self, services.consent_list(subject=request.user), ConsentOutput)
+        subject = acting_patient(request.user, request.query_params.get("patient") or None)
+        return paginated_response(self, services.consent_list(subject=subject), ConsentOutput)
 
     @extend_schema(request=Input, responses={201: ConsentOutput})
     def post(self, request):
         data = validated(self.Input, request.data)
         grant = services.consent_grant(
-            subject=request.user,
+            subject=acting_patient(request.user, data.get("patient")),
+            actor=request.user,
             purpose=data["purpose"],
             text_version=data["text_version"],
             language=data.get("language") or ("en" if get_language() == "en" else "tr"),
@@ -121,8 +131,11 @@ class ConsentWithdrawApi(APIView):
 
     @extend_schema(request=None, responses=ConsentOutput)
     def post(self, request, consent_id):
-        services.consent_withdraw(subject=request.user, grant_id=consent_id, context=act_context(request))
-        grant = services.consent_list(subject=request.user).get(id=consent_id)
+        subject = services.consent_subject(actor=request.user, grant_id=consent_id)
+        services.consent_withdraw(
+            subject=subject, grant_id=consent_id, context=act_context(request), actor=request.user
+        )
+        grant = services.consent_list(subject=subject).get(id=consent_id)
         return Response(ConsentOutput(grant).data)
 
 

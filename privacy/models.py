@@ -72,6 +72,11 @@ class ConsentEvent(AppendOnlyModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     subject = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consent_events")
+    # Who gave or withdrew it: the subject, or their guardian acting for them (accounts.Guardianship).
+    # Null on events recorded before guardians existed, which the subject gave themself.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="consent_acts"
+    )
     purpose = models.CharField(max_length=40, choices=Purpose.choices)
     action = models.CharField(max_length=10, choices=Action.choices)
     # The grant a withdrawal ends; one withdrawal per grant.

@@ -4,11 +4,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Doctor, User
+from accounts.permissions import acted_for_filter, can_act_for
 from medplatform.errors import NotFound, ValidationFailed
 from privacy.context import SYSTEM, ActContext
 from privacy.contract import purpose_rules
@@ -35,13 +36,17 @@ def current_version(purpose: str) -> int | None:
 
 
 def consent_active_grants(*, subject: User, purpose: str, doctor: Doctor | None = None) -> QuerySet[ConsentEvent]:
-    """Grants in force: not withdrawn, not expired, and given on the current notice version."""
+    """Grants in force: not withdrawn, not expired, and given on the current notice version.
+
+    The current version is a subquery, not a query of its own: `consent_hold` runs this on every
+    write under a consent, and the notice may change between two of them."""
+    newest = ConsentText.objects.filter(purpose=purpose).order_by("-version").values("version")[:1]
     grants = ConsentEvent.objects.filter(
         subject=subject,
         purpose=purpose,
         action=ConsentEvent.Action.GRANT,
         withdrawal__isnull=True,
-        text_version=current_version(purpose),
+        text_version=Subquery(newest),
     ).exclude(expires_at__lte=timezone.now())
     if doctor is not None:
         grants = grants.filter(doctor=doctor)
@@ -50,6 +55,14 @@ def consent_active_grants(*, subject: User, purpose: str, doctor: Doctor | None 
 
 def consent_is_active(*, subject: User, purpose: str, doctor: Doctor | None = None) -> bool:
     return consent_active_grants(subject=subject, purpose=purpose, doctor=doctor).exists()
+
+
+def _check_actor(actor: User | None, subject: User) -> User:
+    """The one acting: the subject, or someone who may act for them (a guardian); else not found."""
+    actor = actor or subject
+    if actor.pk != subject.pk and not can_act_for(actor, subject.pk):
+        raise NotFound()
+    return actor
 
 
 def consent_grant(
@@ -62,8 +75,11 @@ def consent_grant(
     categories: Iterable[str] = (),
     expires_at: datetime | None = None,
     context: ActContext = SYSTEM,
+    actor: User | None = None,
 ) -> ConsentEvent:
-    """Record a grant on the current notice version and run the purpose's on-grant step."""
+    """Record a grant on the current notice version and run the purpose's on-grant step. `actor`
+    is who gives it: the subject (the default) or their guardian; the event names both."""
+    actor = _check_actor(actor, subject)
     if not subject.is_patient:
         raise ValidationFailed(fields={"purpose": [_("Only patients give consent here.")]})
     version = current_version(purpose)
@@ -87,11 +103,12 @@ def consent_grant(
             # end, or renewing one that ended after the last visit): the old grant is withdrawn
             # first, with its own withdrawal event, so one share per doctor is ever in force.
             for previous_id in list(in_force.values_list("id", flat=True)):
-                consent_withdraw(subject=subject, grant_id=previous_id, context=context)
+                consent_withdraw(subject=subject, grant_id=previous_id, context=context, actor=actor)
         elif in_force.exists():
             raise ValidationFailed(fields={"purpose": [_("This consent is already given.")]})
         event = ConsentEvent.objects.create(
             subject=subject,
+            actor=actor,
             purpose=purpose,
             action=ConsentEvent.Action.GRANT,
             doctor=doctor,
@@ -109,7 +126,7 @@ def consent_grant(
         if on_grant is not None:
             on_grant(event)
         audit_record(
-            actor=subject,
+            actor=actor,
             action=f"consent_granted:{purpose}",
             patient=subject,
             categories=event.categories,
@@ -119,8 +136,12 @@ def consent_grant(
     return event
 
 
-def consent_withdraw(*, subject: User, grant_id, context: ActContext = SYSTEM) -> ConsentEvent:
-    """Withdraw a grant and run its cascade in the same transaction; done when this returns."""
+def consent_withdraw(
+    *, subject: User, grant_id, context: ActContext = SYSTEM, actor: User | None = None
+) -> ConsentEvent:
+    """Withdraw a grant and run its cascade in the same transaction; done when this returns.
+    `actor` is who withdraws it: the subject (the default) or their guardian."""
+    actor = _check_actor(actor, subject)
     with transaction.atomic():
         grant = (
             ConsentEvent.objects.select_for_update()
@@ -135,6 +156,7 @@ def consent_withdraw(*, subject: User, grant_id, context: ActContext = SYSTEM) -
             with transaction.atomic():
                 withdrawal = ConsentEvent.objects.create(
                     subject=subject,
+                    actor=actor,
                     purpose=grant.purpose,
                     action=ConsentEvent.Action.WITHDRAW,
                     grant=grant,
@@ -152,7 +174,7 @@ def consent_withdraw(*, subject: User, grant_id, context: ActContext = SYSTEM) -
             raise ValidationFailed(fields={"consent": [_("This consent is already withdrawn.")]}) from exc
         counts = purpose_rules(grant.purpose).on_withdraw(grant) or {}
         audit_record(
-            actor=subject,
+            actor=actor,
             action=f"consent_withdrawn:{grant.purpose}",
             patient=subject,
             categories=grant.categories,
@@ -160,6 +182,19 @@ def consent_withdraw(*, subject: User, grant_id, context: ActContext = SYSTEM) -
             context=context,
         )
     return withdrawal
+
+
+def consent_subject(*, actor: User, grant_id) -> User:
+    """Whose grant `grant_id` is, when `actor` may act for them (their own or a dependant's);
+    else not_found."""
+    grant = (
+        ConsentEvent.objects.filter(acted_for_filter(actor, field="subject"), id=grant_id)
+        .select_related("subject")
+        .first()
+    )
+    if grant is None:
+        raise NotFound()
+    return grant.subject
 
 
 def consent_list(*, subject: User) -> QuerySet[ConsentEvent]:
