@@ -61,6 +61,9 @@ test-services: install
 	@# The FHIR export is checked by an independent R4 validator in Node (docs/fhir.md); this run
 	@# must run it, so it installs it (the embedded run skips it where it is not installed).
 	@sh scripts/install_fhir_validator.sh
+	@# The portal's browser tests (tests/portal/test_browser.py) drive Debian's Chromium and inject
+	@# axe-core: installed here when missing, like the validator.
+	@sh scripts/install_browser_tools.sh
 	@$(call pytest_strict,$(SERVICES_ENV),--create-db $(PYTEST_ARGS))
 
 lint: install
