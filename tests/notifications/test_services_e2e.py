@@ -81,6 +81,7 @@ def sms_patients(count: int, prefix: str) -> list[User]:
             first_name="Hasta",
             last_name=str(n),
             phone=f"+90532{n:07d}",
+            phone_verified=True,  # booking messages go only to verified numbers
             password=_password,
         )
         for n in range(count)

@@ -86,6 +86,7 @@ class Worker:
             "TWILIO_AUTH_TOKEN": fake.auth_token,
             "TWILIO_SMS_FROM": "+15005550006",
             "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
+            "TWILIO_TRANSFER_BASIS": "standard_contract",  # Twilio is abroad (KVKK Art. 9)
             "PUBLIC_BASE_URL": public_base_url,
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             **FAST_TIMINGS,
