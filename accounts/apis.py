@@ -1,10 +1,16 @@
 import hashlib
 import logging
 
+from accounts.errors import InvalidCredentials, SecondFactorRequired
+from accounts.models import Clinic, User
+from accounts.permissions import IsPlatformAdmin
+from accounts.throttles import LoginIpThrottle, RegisterThrottle
 from django.contrib.auth.models import update_last_login
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
+from medplatform.client_address import client_ip
+from medplatform.errors import ValidationFailed
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -18,9 +24,6 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import login_limits, second_factor, selectors, services
-from accounts.errors import InvalidCredentials, SecondFactorRequired
-from accounts.models import Clinic, User
-from accounts.permissions import IsPlatformAdmin
 from accounts.serializers import (
     ClinicInput,
     ClinicOutput,
@@ -32,11 +35,8 @@ from accounts.serializers import (
     StaffOutput,
     UserOutput,
 )
-from accounts.throttles import LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
-from medplatform.client_address import client_ip
 from medplatform.date_fields import InRangeDateField
-from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 
 security_log = logging.getLogger("medplatform.security")
@@ -176,6 +176,7 @@ class MeApi(APIView):
 
 
 class SpecialtyListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [AllowAny]
 
     @extend_schema(responses=SpecialtyOutput(many=True))
@@ -184,6 +185,8 @@ class SpecialtyListApi(APIView):
 
 
 class ClinicListApi(APIView):
+    pagination_class = Pagination
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated(), IsPlatformAdmin()]
 
@@ -225,6 +228,7 @@ class ClinicDoctorApi(APIView):
 
 
 class DoctorListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [AllowAny]
 
     class Filters(serializers.Serializer):
@@ -243,7 +247,7 @@ class DoctorListApi(APIView):
 
         filters = validated(self.Filters, request.query_params)
         doctors = selectors.doctor_list(**filters)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         if filters.get("ordering") == "next_available":
             ids, next_available = selectors.doctor_ids_by_next_available(doctors=doctors)
             page = selectors.doctors_in_order(ids=paginator.paginate_queryset(ids, request, view=self))

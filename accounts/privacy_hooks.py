@@ -9,13 +9,14 @@ token stored) go 30 days after they expire.
 
 from datetime import timedelta
 
+from accounts.models import ContactVerification, Guardianship, HandoverInvitation
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-from accounts.models import ContactVerification, Guardianship, HandoverInvitation
-from privacy import retention
 from privacy.contract import Contract, RetentionAction, RetentionRule
+
+from medplatform.date_fields import clinic_time
+from privacy import retention
 
 
 def expired_verifications(now, *, dry_run: bool = False) -> int:
@@ -85,7 +86,7 @@ def account_export(user) -> dict:
             "language": user.language,
             "national_id": user.national_id,
             "role": user.role,
-            "created_at": user.created_at.isoformat(),
+            "created_at": clinic_time(user.created_at),
         },
     }
 

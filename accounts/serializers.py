@@ -6,6 +6,7 @@ from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+from medplatform.date_fields import clinic_time
 
 
 class UserOutput(serializers.ModelSerializer):
@@ -58,7 +59,7 @@ class StaffInput(serializers.Serializer):
     email = serializers.EmailField()
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
-    phone = PhoneNumberField(required=False, default="")
+    phone = PhoneNumberField(required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=ClinicMembership.Role.choices)
 
 
@@ -101,7 +102,7 @@ class DoctorInput(serializers.Serializer):
     email = serializers.EmailField()
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
-    phone = PhoneNumberField(required=False, default="")
+    phone = PhoneNumberField(required=False, allow_blank=True, default="")
     specialty = SpecialtyField()
     registration_number = serializers.CharField(max_length=50)
     title = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
@@ -162,9 +163,13 @@ class DoctorListOutput(serializers.ModelSerializer):
     def get_clinics(self, doctor: Doctor) -> list[dict]:
         return [{"id": str(c.id), "name": c.name, "city": c.city} for c in doctor.clinics.all()]
 
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_next_available(self, doctor: Doctor) -> str | None:
         next_available = self.context.get("next_available", {}).get(doctor.id)
-        return next_available.isoformat() if next_available else None
+        if not next_available:
+            return None
+        clinic = self._first_clinic(doctor)
+        return clinic_time(next_available, clinic.timezone if clinic else None)
 
 
 class DoctorDetailOutput(DoctorListOutput):

@@ -3,23 +3,27 @@
 import json
 from datetime import date, datetime, time, timedelta
 
+from accounts.models import Clinic, Doctor
+from accounts.permissions import IsPatient, acting_patient
+from appointments.availability import zone
+from appointments.calendar import appointment_ics
+from appointments.models import Appointment, Break, TimeOff, WorkingHours
+from appointments.throttles import BookingThrottle
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from medplatform.encryption import keyed_hashes
+from medplatform.errors import PermissionDenied, ValidationFailed
+from privacy.context import act_context
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Clinic, Doctor
-from accounts.permissions import IsPatient, acting_patient
 from appointments import permissions, selectors, services
-from appointments.availability import zone
-from appointments.calendar import appointment_ics
-from appointments.models import Appointment, Break, TimeOff, WorkingHours
 from appointments.serializers import (
     AppointmentDetailOutput,
     AppointmentOutput,
@@ -34,12 +38,9 @@ from appointments.serializers import (
     WorkingHoursOutput,
     WorkingHoursPatch,
 )
-from appointments.throttles import BookingThrottle
 from medplatform.apiviews import paginated_response, validated
 from medplatform.date_fields import InRangeDateField, check_year
-from medplatform.encryption import keyed_hashes
-from medplatform.errors import PermissionDenied, ValidationFailed
-from privacy.context import act_context
+from medplatform.pagination import Pagination
 
 MAX_SLOT_DAYS = 31
 
@@ -100,6 +101,8 @@ class DoctorSlotsApi(APIView):
 
 
 class WorkingHoursListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses=WorkingHoursOutput(many=True))
     def get(self, request, doctor_id):
         doctor = _doctor(doctor_id)
@@ -140,6 +143,8 @@ class WorkingHoursDetailApi(APIView):
 
 
 class BreakListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses=BreakOutput(many=True))
     def get(self, request, doctor_id):
         doctor = _doctor(doctor_id)
@@ -167,13 +172,26 @@ class BreakDetailApi(APIView):
 
 
 class TimeOffListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses=TimeOffOutput(many=True))
     def get(self, request, doctor_id):
         doctor = _doctor(doctor_id)
         _require_schedule_access(request, doctor)
         return paginated_response(self, selectors.time_off_list(doctor=doctor), TimeOffOutput)
 
-    @extend_schema(request=TimeOffInput, responses={201: TimeOffOutput})
+    @extend_schema(
+        request=TimeOffInput,
+        responses={
+            201: inline_serializer(
+                "TimeOffCreated",
+                {
+                    **{name: field for name, field in TimeOffOutput().get_fields().items()},
+                    "appointments_cancelled": serializers.IntegerField(),
+                },
+            )
+        },
+    )
     def post(self, request, doctor_id):
         doctor = _doctor(doctor_id)
         _require_schedule_access(request, doctor)
@@ -219,6 +237,8 @@ class DateOrDateTimeField(serializers.Field):
 
 
 class AppointmentListApi(APIView):
+    pagination_class = Pagination
+
     class Filters(serializers.Serializer):
         status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)
         from_ = DateOrDateTimeField(required=False)
@@ -256,6 +276,19 @@ class AppointmentListApi(APIView):
 
     @extend_schema(
         request=BookInput,
+        examples=[
+            OpenApiExample(
+                "Book an in-person visit",
+                value={
+                    "doctor": "3f0c2f9e-6a4b-4d8e-9a57-3c1f1f6f2b10",
+                    "start": "2026-12-01T09:30:00+03:00",
+                    "visit_reason": "Göğüs ağrısı",
+                    "exam_type": "kontrol",
+                    "visit_type": "in_person",
+                },
+                request_only=True,
+            )
+        ],
         parameters=[OpenApiParameter("Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False)],
         responses={201: AppointmentDetailOutput},
     )

@@ -1,19 +1,18 @@
 """Input and output shapes. Times leave in the clinic's zone, with their offset."""
 
+from accounts.permissions import guardian_of
+from appointments.models import Appointment, AppointmentStatusChange, Break, TimeOff, VisitType, WorkingHours
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.permissions import guardian_of
 from appointments import permissions
-from appointments.availability import Slot, zone
-from appointments.models import Appointment, AppointmentStatusChange, Break, TimeOff, VisitType, WorkingHours
-from medplatform.date_fields import InRangeDateTimeField, check_year
+from medplatform.date_fields import ClinicDateTimeField, InRangeDateTimeField, check_year, clinic_time
 
 
 def in_clinic_zone(instant, tz: str) -> str:
-    return instant.astimezone(zone(tz)).isoformat()
+    return clinic_time(instant, tz)
 
 
 class AwareDateTimeField(InRangeDateTimeField):
@@ -29,22 +28,10 @@ class AwareDateTimeField(InRangeDateTimeField):
 
 
 class SlotOutput(serializers.Serializer):
-    start = serializers.SerializerMethodField()
-    end = serializers.SerializerMethodField()
-    clinic = serializers.SerializerMethodField()
-    visit_types = serializers.SerializerMethodField()
-
-    def get_start(self, slot: Slot) -> str:
-        return in_clinic_zone(slot.start, slot.timezone)
-
-    def get_end(self, slot: Slot) -> str:
-        return in_clinic_zone(slot.end, slot.timezone)
-
-    def get_clinic(self, slot: Slot) -> str:
-        return str(slot.clinic_id)
-
-    def get_visit_types(self, slot: Slot) -> list[str]:
-        return list(slot.visit_types)
+    start = ClinicDateTimeField(timezone_from="timezone")
+    end = ClinicDateTimeField(timezone_from="timezone")
+    clinic = serializers.UUIDField(source="clinic_id", read_only=True)
+    visit_types = serializers.ListField(child=serializers.ChoiceField(choices=VisitType.choices), read_only=True)
 
 
 class AppointmentOutput(serializers.ModelSerializer):
@@ -56,9 +43,11 @@ class AppointmentOutput(serializers.ModelSerializer):
     doctor_name = serializers.CharField(source="doctor.name", read_only=True)
     clinic = serializers.UUIDField(source="clinic_id", read_only=True)
     clinic_name = serializers.CharField(source="clinic.name", read_only=True)
-    start = serializers.SerializerMethodField()
-    end = serializers.SerializerMethodField()
+    start = ClinicDateTimeField(timezone_from="clinic.timezone")
+    end = ClinicDateTimeField(timezone_from="clinic.timezone")
     meeting_url = serializers.SerializerMethodField()
+    created_at = ClinicDateTimeField(timezone_from="clinic.timezone")
+    updated_at = ClinicDateTimeField(timezone_from="clinic.timezone")
 
     class Meta:
         model = Appointment
@@ -80,12 +69,6 @@ class AppointmentOutput(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_start(self, appointment: Appointment) -> str:
-        return in_clinic_zone(appointment.start, appointment.clinic.timezone)
-
-    def get_end(self, appointment: Appointment) -> str:
-        return in_clinic_zone(appointment.end, appointment.clinic.timezone)
-
     def get_meeting_url(self, appointment: Appointment) -> str | None:
         viewer = self.context.get("viewer")
         if viewer is None or not permissions.can_see_meeting_url(viewer, appointment):
@@ -94,6 +77,9 @@ class AppointmentOutput(serializers.ModelSerializer):
 
 
 class StatusChangeOutput(serializers.ModelSerializer):
+    previous_start = ClinicDateTimeField(timezone_from="appointment.clinic.timezone", allow_null=True)
+    at = ClinicDateTimeField(timezone_from="appointment.clinic.timezone")
+
     class Meta:
         model = AppointmentStatusChange
         fields = ["from_status", "to_status", "actor_role", "reason", "previous_start", "at"]
@@ -186,6 +172,9 @@ class BreakInput(serializers.Serializer):
 
 class TimeOffOutput(serializers.ModelSerializer):
     doctor = serializers.UUIDField(source="doctor_id", read_only=True)
+    # A doctor may work at several clinics: the default clinic zone.
+    start = ClinicDateTimeField()
+    end = ClinicDateTimeField()
 
     class Meta:
         model = TimeOff

@@ -1,24 +1,25 @@
 """Health-profile endpoints: the patient's own profile, the doctor's shared view, the access log."""
 
+from accounts.permissions import IsDoctor, IsPatient, acting_patient
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from health_profiles.models import Category, Severity, ShareGrant
+from medplatform.errors import NotFound, ValidationFailed
+from privacy.context import act_context
+from privacy.models import AuditEntry
+from privacy.selectors import audit_list_for_patient
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsDoctor, IsPatient, acting_patient
 from health_profiles import selectors, services
-from health_profiles.models import Category, Severity, ShareGrant
 from health_profiles.serializers import EntryOutput, grouped_output
 from medplatform.apiviews import paginated_response, validated
-from medplatform.date_fields import InRangeDateField
-from medplatform.errors import NotFound, ValidationFailed
-from privacy.context import act_context
-from privacy.models import AuditEntry
-from privacy.selectors import audit_list_for_patient
+from medplatform.date_fields import ClinicDateTimeField, InRangeDateField, clinic_time
+from medplatform.pagination import Pagination
 
 # Choice errors that would repeat the submitted value say only that it is not a choice.
 NO_ECHO = {"invalid_choice": _("Not a valid choice.")}
@@ -77,6 +78,7 @@ class HealthProfileApi(APIView):
 
 
 class EntryListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsPatient]
 
     @extend_schema(parameters=[PATIENT_PARAMETER], responses=EntryOutput(many=True))
@@ -120,6 +122,7 @@ class EntryDetailApi(APIView):
 
 class AccessLogOutput(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    at = ClinicDateTimeField()
     actor_doctor = serializers.SerializerMethodField()
 
     class Meta:
@@ -140,6 +143,7 @@ class AccessLogOutput(serializers.ModelSerializer):
 
 
 class AccessLogApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsPatient]
 
     @extend_schema(responses=AccessLogOutput(many=True))
@@ -190,6 +194,51 @@ class ExportFormatNegotiation(DefaultContentNegotiation):
         return False
 
 
+JSON_EXPORT_SCHEMA = {
+    "type": "object",
+    "description": "The data-subject access export: every part of the platform's section about the user.",
+    "required": ["exported_at"],
+    "properties": {"exported_at": {"type": "string", "format": "date-time"}},
+    "additionalProperties": {"description": "One section per part of the platform (privacy contract)."},
+}
+FHIR_RESOURCE_TYPES = [
+    "Patient",
+    "AllergyIntolerance",
+    "MedicationStatement",
+    "Condition",
+    "Procedure",
+    "Appointment",
+    "Practitioner",
+    "Location",
+    "Organization",
+]
+FHIR_BUNDLE_SCHEMA = {
+    "type": "object",
+    "description": "A FHIR R4 (4.0.1) Bundle; each resource is valid R4 (docs/fhir.md).",
+    "required": ["resourceType", "type", "entry"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "type": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "entry": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["resource"],
+                "properties": {
+                    "fullUrl": {"type": "string"},
+                    "resource": {
+                        "type": "object",
+                        "required": ["resourceType"],
+                        "properties": {"resourceType": {"type": "string", "enum": FHIR_RESOURCE_TYPES}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 class ExportApi(APIView):
     permission_classes = [IsPatient]
     renderer_classes = [JSONRenderer, FhirJSONRenderer]
@@ -205,7 +254,7 @@ class ExportApi(APIView):
                 description="FHIR's own format parameter: any of these values chooses the FHIR R4 Bundle.",
             ),
         ],
-        responses={(200, "application/json"): dict, (200, "application/fhir+json"): dict},
+        responses={(200, "application/json"): JSON_EXPORT_SCHEMA, (200, "application/fhir+json"): FHIR_BUNDLE_SCHEMA},
     )
     def get(self, request):
         document = services.profile_export(
@@ -221,7 +270,7 @@ class SharedProfileOutput(serializers.ModelSerializer):
     name = serializers.CharField(source="patient.full_name")
     categories = serializers.ListField(source="effective_categories", child=serializers.CharField())
     # The effective end: the chosen expiry, or the one computed from the last visit (selectors).
-    expires_at = serializers.DateTimeField(source="ends_at")
+    expires_at = ClinicDateTimeField(source="ends_at")
 
     class Meta:
         model = ShareGrant
@@ -229,6 +278,7 @@ class SharedProfileOutput(serializers.ModelSerializer):
 
 
 class SharedProfileListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsDoctor]
 
     @extend_schema(responses=SharedProfileOutput(many=True))
@@ -245,11 +295,11 @@ class PatientHealthProfileApi(APIView):
             fields={
                 "patient": serializers.UUIDField(),
                 "categories": serializers.ListField(child=serializers.CharField()),
-                "expires_at": serializers.DateTimeField(),
-                "allergies": EntryOutput(many=True),
-                "medications": EntryOutput(many=True),
-                "conditions": EntryOutput(many=True),
-                "treatments": EntryOutput(many=True),
+                "expires_at": ClinicDateTimeField(),
+                "allergies": EntryOutput(many=True, required=False),
+                "medications": EntryOutput(many=True, required=False),
+                "conditions": EntryOutput(many=True, required=False),
+                "treatments": EntryOutput(many=True, required=False),
             },
         )
     )
@@ -266,7 +316,7 @@ class PatientHealthProfileApi(APIView):
             {
                 "patient": str(share.patient_id),
                 "categories": share.effective_categories,
-                "expires_at": share.ends_at,
+                "expires_at": clinic_time(share.ends_at),
                 **profile,
             }
         )

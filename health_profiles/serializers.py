@@ -5,12 +5,14 @@ import datetime
 from rest_framework import serializers
 
 from health_profiles.models import CATEGORY_FIELDS, SPECIFIC_FIELDS, HealthEntry
-
-_timestamp = serializers.DateTimeField()
+from medplatform.date_fields import ClinicDateTimeField, clinic_time
 
 
 class EntryOutput(serializers.ModelSerializer):
     """An entry with the fields of its own category only."""
+
+    created_at = ClinicDateTimeField()
+    updated_at = ClinicDateTimeField()
 
     class Meta:
         model = HealthEntry
@@ -23,8 +25,8 @@ class EntryOutput(serializers.ModelSerializer):
         for field in CATEGORY_FIELDS[entry.category]:
             value = getattr(entry, field)
             data[field] = value.isoformat() if isinstance(value, datetime.date) else value
-        data["created_at"] = _timestamp.to_representation(entry.created_at)
-        data["updated_at"] = _timestamp.to_representation(entry.updated_at)
+        data["created_at"] = clinic_time(entry.created_at)
+        data["updated_at"] = clinic_time(entry.updated_at)
         return data
 
 

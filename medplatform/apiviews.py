@@ -6,7 +6,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from medplatform.errors import ValidationFailed
-from medplatform.pagination import Pagination
 
 
 def validated(serializer_class, data, **kwargs) -> dict:
@@ -27,6 +26,8 @@ def validated(serializer_class, data, **kwargs) -> dict:
 
 
 def paginated_response(view: APIView, queryset, serializer_class, context: dict | None = None) -> Response:
-    paginator = Pagination()
+    """One page of `queryset` in the view's `pagination_class` envelope (the schema reads the same
+    attribute, so a view that pages must name it)."""
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, view.request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True, context=context or {}).data)

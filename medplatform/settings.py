@@ -254,8 +254,38 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medplatform API",
-    "DESCRIPTION": "Appointments, health profiles under explicit consent (KVKK Art. 6), reviews.",
+    "DESCRIPTION": (
+        "Appointments, health profiles under explicit consent (KVKK Art. 6), reviews. The contract "
+        "in words is docs/api.md; every error body is `{code, detail}` (plus `fields`, `purpose` or "
+        "`until` where said), lists are pages `{count, next, previous, results}`."
+    ),
     "VERSION": "1.0.0",
+    "CONTACT": {"name": "Medplatform API team", "email": "api@medplatform.example"},
+    "SERVERS": [{"url": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"), "description": "this deployment"}],
+    # One tag per area; medplatform/schema.py puts each operation under one.
+    "TAGS": [
+        {
+            "name": "accounts",
+            "description": "Registration, tokens (with a second factor for staff), the user's own account.",
+        },
+        {"name": "clinics and doctors", "description": "Specialties, clinics, doctor search and profiles, free slots."},
+        {
+            "name": "schedules",
+            "description": "A doctor's working hours, breaks and time off (the doctor or clinic staff).",
+        },
+        {
+            "name": "consent",
+            "description": "Notice texts and explicit consents per purpose (KVKK Art. 6): give, list, withdraw.",
+        },
+        {"name": "appointments", "description": "Booking, the appointment lists, and every change of an appointment."},
+        {
+            "name": "health profile",
+            "description": "The patient's health entries, sharing with a doctor, access log, export.",
+        },
+        {"name": "reviews", "description": "Reviews after a completed visit, doctors' replies, reports to moderation."},
+        {"name": "notifications", "description": "The user's messages and channel preferences; provider callbacks."},
+        {"name": "privacy", "description": "Data-subject rights: summary, requests, retention, account erasure."},
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
@@ -272,6 +302,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationStatusEnum": "notifications.models.Status",
         "PrivacyRequestStatusEnum": "privacy.models.DataSubjectRequest.Status",
         "ContactChannelEnum": "accounts.models.ContactVerification.Channel",
+        "ConsentPurposeEnum": "privacy.models.Purpose",
     },
 }
 

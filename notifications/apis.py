@@ -11,7 +11,9 @@ from twilio.request_validator import RequestValidator
 
 from medplatform.apiviews import paginated_response, validated
 from medplatform.client_address import client_ip
+from medplatform.date_fields import ClinicDateTimeField
 from medplatform.errors import PermissionDenied
+from medplatform.pagination import Pagination
 from notifications import selectors, services
 from notifications.models import Notification
 
@@ -55,7 +57,11 @@ class NotificationPreferencesApi(APIView):
 
 
 class NotificationListApi(APIView):
+    pagination_class = Pagination
+
     class Output(serializers.ModelSerializer):
+        created_at = ClinicDateTimeField()
+
         class Meta:
             model = Notification
             fields = ["id", "kind", "channel", "status", "created_at"]

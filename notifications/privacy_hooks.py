@@ -2,13 +2,14 @@
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
 from notifications.consent import marketing_withdrawn
 from notifications.models import Channel, Kind, Notification, NotificationPreference, Status
 from notifications.processors import email_processor, twilio_processor
 from notifications.retention import expired_notifications
 from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
+
+from medplatform.date_fields import clinic_time
 
 RETENTION = {
     "notifications.final_outbox_rows": RetentionRule(
@@ -84,9 +85,9 @@ def notifications_export(user) -> dict:
                 "channel": message.channel,
                 "status": message.status,
                 "appointment": str(message.appointment_id) if message.appointment_id else None,
-                "created_at": message.created_at.isoformat(),
-                "sent_at": message.sent_at.isoformat() if message.sent_at else None,
-                "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,
+                "created_at": clinic_time(message.created_at),
+                "sent_at": clinic_time(message.sent_at) if message.sent_at else None,
+                "delivered_at": clinic_time(message.delivered_at) if message.delivered_at else None,
             }
             for message in messages
         ],

@@ -1,23 +1,24 @@
 from typing import Literal
 
+from accounts.models import Doctor
+from accounts.permissions import IsPatient, acting_patient
 from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from medplatform.errors import ValidationFailed
+from privacy.context import act_context
+from privacy.models import ConsentEvent, ConsentText, DataSubjectRequest, Purpose
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Doctor
-from accounts.permissions import IsPatient, acting_patient
 from medplatform.apiviews import paginated_response, validated
-from medplatform.date_fields import InRangeDateTimeField
-from medplatform.errors import ValidationFailed
+from medplatform.date_fields import ClinicDateTimeField, InRangeDateTimeField
+from medplatform.pagination import Pagination
 from privacy import retention, services, subject_rights
-from privacy.context import act_context
-from privacy.models import ConsentEvent, ConsentText, DataSubjectRequest, Purpose
 
 
 class ConsentTextOutput(serializers.ModelSerializer):
@@ -30,8 +31,9 @@ class ConsentOutput(serializers.ModelSerializer):
     doctor = serializers.UUIDField(source="doctor_id", allow_null=True)
     # Who gave it: the patient, or a guardian acting for them (null on events from before guardians).
     actor = serializers.UUIDField(source="actor_id", allow_null=True)
-    granted_at = serializers.DateTimeField(source="created_at")
-    withdrawn_at = serializers.SerializerMethodField()
+    granted_at = ClinicDateTimeField(source="created_at")
+    withdrawn_at = ClinicDateTimeField(source="withdrawal.created_at", allow_null=True)
+    expires_at = ClinicDateTimeField(allow_null=True)
     ends = serializers.SerializerMethodField()
     ends_after_days = serializers.SerializerMethodField()
 
@@ -51,10 +53,6 @@ class ConsentOutput(serializers.ModelSerializer):
             "text_version",
             "text_language",
         ]
-
-    def get_withdrawn_at(self, grant: ConsentEvent) -> str | None:
-        withdrawal = getattr(grant, "withdrawal", None)
-        return serializers.DateTimeField().to_representation(withdrawal.created_at) if withdrawal else None
 
     def get_ends(self, grant: ConsentEvent) -> Literal["at_expiry", "after_last_visit"] | None:
         """Which end rule applies to a share: the chosen `expires_at`, or N days after the last visit."""
@@ -90,6 +88,7 @@ class ConsentTextListApi(APIView):
 
 
 class ConsentListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsPatient]
 
     class Input(serializers.Serializer):
@@ -109,7 +108,27 @@ class ConsentListApi(APIView):
         subject = acting_patient(request.user, request.query_params.get("patient") or None)
         return paginated_response(self, services.consent_list(subject=subject), ConsentOutput)
 
-    @extend_schema(request=Input, responses={201: ConsentOutput})
+    @extend_schema(
+        request=Input,
+        responses={201: ConsentOutput},
+        examples=[
+            OpenApiExample(
+                "Consent to health data for appointments",
+                value={"purpose": "appointment_health_data", "text_version": 1},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Share the health profile with a doctor",
+                value={
+                    "purpose": "health_profile_share",
+                    "text_version": 1,
+                    "doctor": "3f0c2f9e-6a4b-4d8e-9a57-3c1f1f6f2b10",
+                    "categories": ["allergy", "medication"],
+                },
+                request_only=True,
+            ),
+        ],
+    )
     def post(self, request):
         data = validated(self.Input, request.data)
         grant = services.consent_grant(
@@ -140,12 +159,17 @@ class ConsentWithdrawApi(APIView):
 
 
 class PrivacyRequestOutput(serializers.ModelSerializer):
+    created_at = ClinicDateTimeField()
+    answered_at = ClinicDateTimeField(allow_null=True)
+
     class Meta:
         model = DataSubjectRequest
         fields = ["id", "type", "status", "due_date", "created_at", "answered_at"]
 
 
 class PrivacyRequestApi(APIView):
+    pagination_class = Pagination
+
     class Input(serializers.Serializer):
         type = serializers.ChoiceField(choices=DataSubjectRequest.Type.choices)
         details = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
@@ -196,7 +220,10 @@ class AccountEraseApi(APIView):
     class Input(serializers.Serializer):
         password = serializers.CharField(max_length=128)
 
-    @extend_schema(request=Input, responses={202: None})
+    @extend_schema(
+        request=Input,
+        responses={202: inline_serializer("AccountErased", {"status": serializers.ChoiceField(choices=["erased"])})},
+    )
     def post(self, request):
         data = validated(self.Input, request.data)
         subject_rights.account_erase(user=request.user, password=data["password"], context=act_context(request))

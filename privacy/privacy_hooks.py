@@ -4,8 +4,9 @@ Consent events and audit entries carry no health content and are the proof of wh
 to and who touched which data (KVKK Art. 12): they are kept 10 years (privacy.retention says why).
 """
 
-from django.utils.translation import gettext_lazy as _
+import datetime
 
+from django.utils.translation import gettext_lazy as _
 from privacy.contract import Contract, RetentionAction, RetentionRule
 from privacy.models import AuditEntry, ConsentEvent, DataSubjectRequest
 from privacy.retention import (
@@ -14,6 +15,8 @@ from privacy.retention import (
     expired_consent_proof,
     expired_privacy_requests,
 )
+
+from medplatform.date_fields import clinic_time
 
 RETENTION = {
     "privacy.closed_requests": RetentionRule(
@@ -52,7 +55,9 @@ RETENTION = {
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
+    if value is None:
+        return None
+    return clinic_time(value) if isinstance(value, datetime.datetime) else value.isoformat()
 
 
 def privacy_export(user) -> dict:

@@ -9,18 +9,19 @@ entries stay: they are the legal proof and hold no health content.
 
 from datetime import timedelta
 
+from accounts.credentials import refresh_tokens_revoke
+from accounts.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-
-from accounts.credentials import refresh_tokens_revoke
-from accounts.models import User
 from medplatform.errors import ValidationFailed
 from privacy.context import SYSTEM, ActContext
 from privacy.contract import erasure_steps, export_sections, summary_providers
 from privacy.guard import sensitive_read
 from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
 from privacy.services import audit_record, consent_withdraw
+
+from medplatform.date_fields import clinic_time
 
 RESPONSE_DAYS = 30
 
@@ -129,8 +130,8 @@ def privacy_summary(*, user: User) -> dict:
                 "legal_basis": _("KVKK Art. 6: explicit consent"),
                 "doctor": str(grant.doctor_id) if grant.doctor_id else None,
                 "doctor_name": grant.doctor.name if grant.doctor_id else None,
-                "granted_at": grant.created_at.isoformat(),
-                "withdrawn_at": grant.withdrawal.created_at.isoformat() if hasattr(grant, "withdrawal") else None,
+                "granted_at": clinic_time(grant.created_at),
+                "withdrawn_at": clinic_time(grant.withdrawal.created_at) if hasattr(grant, "withdrawal") else None,
                 "text_version": grant.text_version,
             }
             for grant in grants
@@ -147,7 +148,7 @@ def export_document(*, user: User) -> dict:
 
     Each section is the app's own account of what it holds (privacy's own: consents, the access
     log and data-subject requests); nothing here knows the apps."""
-    document = {"exported_at": timezone.now().isoformat()}
+    document = {"exported_at": clinic_time(timezone.now())}
     for app, section in export_sections().items():
         part = section(user)
         clash = set(part) & set(document)

@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -7,6 +7,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Doctor
 from medplatform.apiviews import paginated_response, validated
+from medplatform.date_fields import ClinicDateTimeField
+from medplatform.pagination import Pagination
 from reviews import selectors, services
 from reviews.models import (
     COMMENT_MAX_LENGTH,
@@ -19,6 +21,8 @@ from reviews.models import (
 
 
 class ReplyOutput(serializers.ModelSerializer):
+    created_at = ClinicDateTimeField()
+
     class Meta:
         model = ReviewReply
         fields = ["text", "created_at"]
@@ -28,6 +32,7 @@ class PublicReviewOutput(serializers.ModelSerializer):
     """What anyone sees: no patient id, no appointment id; comment text exactly as written."""
 
     display_name = serializers.CharField()
+    created_at = ClinicDateTimeField()
     reply = serializers.SerializerMethodField()
 
     class Meta:
@@ -77,6 +82,7 @@ class AppointmentReviewApi(APIView):
 
 
 class DoctorReviewListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [AllowAny]
 
     @extend_schema(responses=PublicReviewOutput(many=True))
@@ -86,6 +92,8 @@ class DoctorReviewListApi(APIView):
 
 
 class MyReviewListApi(APIView):
+    pagination_class = Pagination
+
     @extend_schema(responses=OwnReviewOutput(many=True))
     def get(self, request):
         return paginated_response(self, selectors.review_list_for_patient(patient=request.user), OwnReviewOutput)
@@ -110,7 +118,10 @@ class ReviewReportApi(APIView):
             max_length=REPORT_REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
         )
 
-    @extend_schema(request=Input, responses={202: None})
+    @extend_schema(
+        request=Input,
+        responses={202: inline_serializer("ReviewReported", {"status": serializers.ChoiceField(choices=["reported"])})},
+    )
     def post(self, request, review_id):
         data = validated(self.Input, request.data)
         services.review_report(reporter=request.user, review_id=review_id, reason=data["reason"])

@@ -1,7 +1,6 @@
 """The reviews app's privacy contract (see privacy.contract)."""
 
 from django.utils.translation import gettext_lazy as _
-
 from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
 from reviews.consent import review_publication_withdrawn
@@ -9,6 +8,8 @@ from reviews.models import Review
 from reviews.retention import expired_reviews
 from reviews.selectors import review_privacy_summary
 from reviews.services import reviews_erase
+
+from medplatform.date_fields import clinic_time
 
 
 def published_reviews_held(grant: ConsentEvent) -> int:
@@ -30,7 +31,7 @@ def reviews_export(user) -> dict:
                 "is_published": review.is_published,
                 "is_hidden": review.is_hidden,
                 "reply": review.reply.text if hasattr(review, "reply") else None,
-                "created_at": review.created_at.isoformat(),
+                "created_at": clinic_time(review.created_at),
             }
             for review in reviews
         ]
