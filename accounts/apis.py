@@ -1,16 +1,10 @@
 import hashlib
 import logging
 
-from accounts.errors import InvalidCredentials, SecondFactorRequired
-from accounts.models import Clinic, User
-from accounts.permissions import IsPlatformAdmin
-from accounts.throttles import LoginIpThrottle, RegisterThrottle
 from django.contrib.auth.models import update_last_login
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from medplatform.client_address import client_ip
-from medplatform.errors import ValidationFailed
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -24,6 +18,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import login_limits, second_factor, selectors, services
+from accounts.errors import InvalidCredentials, SecondFactorRequired
+from accounts.models import Clinic, User
+from accounts.permissions import IsPlatformAdmin
 from accounts.serializers import (
     ClinicInput,
     ClinicOutput,
@@ -35,8 +32,11 @@ from accounts.serializers import (
     StaffOutput,
     UserOutput,
 )
+from accounts.throttles import LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
+from medplatform.client_address import client_ip
 from medplatform.date_fields import InRangeDateField
+from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 
 security_log = logging.getLogger("medplatform.security")

@@ -9,14 +9,14 @@ token stored) go 30 days after they expire.
 
 from datetime import timedelta
 
-from accounts.models import ContactVerification, Guardianship, HandoverInvitation
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from privacy.contract import Contract, RetentionAction, RetentionRule
 
+from accounts.models import ContactVerification, Guardianship, HandoverInvitation
 from medplatform.date_fields import clinic_time
 from privacy import retention
+from privacy.contract import Contract, RetentionAction, RetentionRule
 
 
 def expired_verifications(now, *, dry_run: bool = False) -> int:

@@ -3,27 +3,23 @@
 import json
 from datetime import date, datetime, time, timedelta
 
-from accounts.models import Clinic, Doctor
-from accounts.permissions import IsPatient, acting_patient
-from appointments.availability import zone
-from appointments.calendar import appointment_ics
-from appointments.models import Appointment, Break, TimeOff, WorkingHours
-from appointments.throttles import BookingThrottle
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
-from medplatform.encryption import keyed_hashes
-from medplatform.errors import PermissionDenied, ValidationFailed
-from privacy.context import act_context
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Clinic, Doctor
+from accounts.permissions import IsPatient, acting_patient
 from appointments import permissions, selectors, services
+from appointments.availability import zone
+from appointments.calendar import appointment_ics
+from appointments.models import Appointment, Break, TimeOff, WorkingHours
 from appointments.serializers import (
     AppointmentDetailOutput,
     AppointmentOutput,
@@ -38,9 +34,13 @@ from appointments.serializers import (
     WorkingHoursOutput,
     WorkingHoursPatch,
 )
+from appointments.throttles import BookingThrottle
 from medplatform.apiviews import paginated_response, validated
 from medplatform.date_fields import InRangeDateField, check_year
+from medplatform.encryption import keyed_hashes
+from medplatform.errors import PermissionDenied, ValidationFailed
 from medplatform.pagination import Pagination
+from privacy.context import act_context
 
 MAX_SLOT_DAYS = 31
 

@@ -1,13 +1,13 @@
 """Input and output shapes. Times leave in the clinic's zone, with their offset."""
 
-from accounts.permissions import guardian_of
-from appointments.models import Appointment, AppointmentStatusChange, Break, TimeOff, VisitType, WorkingHours
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.permissions import guardian_of
 from appointments import permissions
+from appointments.models import Appointment, AppointmentStatusChange, Break, TimeOff, VisitType, WorkingHours
 from medplatform.date_fields import ClinicDateTimeField, InRangeDateTimeField, check_year, clinic_time
 
 

@@ -1,25 +1,25 @@
 """Health-profile endpoints: the patient's own profile, the doctor's shared view, the access log."""
 
-from accounts.permissions import IsDoctor, IsPatient, acting_patient
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from health_profiles.models import Category, Severity, ShareGrant
-from medplatform.errors import NotFound, ValidationFailed
-from privacy.context import act_context
-from privacy.models import AuditEntry
-from privacy.selectors import audit_list_for_patient
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsDoctor, IsPatient, acting_patient
 from health_profiles import selectors, services
+from health_profiles.models import Category, Severity, ShareGrant
 from health_profiles.serializers import EntryOutput, grouped_output
 from medplatform.apiviews import paginated_response, validated
 from medplatform.date_fields import ClinicDateTimeField, InRangeDateField, clinic_time
+from medplatform.errors import NotFound, ValidationFailed
 from medplatform.pagination import Pagination
+from privacy.context import act_context
+from privacy.models import AuditEntry
+from privacy.selectors import audit_list_for_patient
 
 # Choice errors that would repeat the submitted value say only that it is not a choice.
 NO_ECHO = {"invalid_choice": _("Not a valid choice.")}

@@ -1,15 +1,15 @@
 """The health-profile app's privacy contract (see privacy.contract)."""
 
 from django.utils.translation import gettext_lazy as _
+
 from health_profiles.consent import share_granted, share_withdrawn, storage_withdrawn
 from health_profiles.models import HealthEntry, ShareGrant
 from health_profiles.retention import expired_share_grants
 from health_profiles.selectors import entry_list, grouped, health_profile_privacy_summary
-from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
-from privacy.models import ConsentEvent, Purpose
-
 from health_profiles.serializers import grouped_output
 from medplatform.date_fields import clinic_time
+from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
+from privacy.models import ConsentEvent, Purpose
 
 RETENTION = {
     "health_profiles.entries": RetentionRule(

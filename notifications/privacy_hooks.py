@@ -2,14 +2,14 @@
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from medplatform.date_fields import clinic_time
 from notifications.consent import marketing_withdrawn
 from notifications.models import Channel, Kind, Notification, NotificationPreference, Status
 from notifications.processors import email_processor, twilio_processor
 from notifications.retention import expired_notifications
 from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
-
-from medplatform.date_fields import clinic_time
 
 RETENTION = {
     "notifications.final_outbox_rows": RetentionRule(

@@ -1,24 +1,24 @@
 from typing import Literal
 
-from accounts.models import Doctor
-from accounts.permissions import IsPatient, acting_patient
 from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
-from medplatform.errors import ValidationFailed
-from privacy.context import act_context
-from privacy.models import ConsentEvent, ConsentText, DataSubjectRequest, Purpose
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Doctor
+from accounts.permissions import IsPatient, acting_patient
 from medplatform.apiviews import paginated_response, validated
 from medplatform.date_fields import ClinicDateTimeField, InRangeDateTimeField
+from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 from privacy import retention, services, subject_rights
+from privacy.context import act_context
+from privacy.models import ConsentEvent, ConsentText, DataSubjectRequest, Purpose
 
 
 class ConsentTextOutput(serializers.ModelSerializer):

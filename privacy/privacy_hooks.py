@@ -7,6 +7,8 @@ to and who touched which data (KVKK Art. 12): they are kept 10 years (privacy.re
 import datetime
 
 from django.utils.translation import gettext_lazy as _
+
+from medplatform.date_fields import clinic_time
 from privacy.contract import Contract, RetentionAction, RetentionRule
 from privacy.models import AuditEntry, ConsentEvent, DataSubjectRequest
 from privacy.retention import (
@@ -15,8 +17,6 @@ from privacy.retention import (
     expired_consent_proof,
     expired_privacy_requests,
 )
-
-from medplatform.date_fields import clinic_time
 
 RETENTION = {
     "privacy.closed_requests": RetentionRule(

@@ -9,19 +9,19 @@ entries stay: they are the legal proof and hold no health content.
 
 from datetime import timedelta
 
-from accounts.credentials import refresh_tokens_revoke
-from accounts.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from accounts.credentials import refresh_tokens_revoke
+from accounts.models import User
+from medplatform.date_fields import clinic_time
 from medplatform.errors import ValidationFailed
 from privacy.context import SYSTEM, ActContext
 from privacy.contract import erasure_steps, export_sections, summary_providers
 from privacy.guard import sensitive_read
 from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
 from privacy.services import audit_record, consent_withdraw
-
-from medplatform.date_fields import clinic_time
 
 RESPONSE_DAYS = 30
 

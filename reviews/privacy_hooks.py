@@ -1,6 +1,8 @@
 """The reviews app's privacy contract (see privacy.contract)."""
 
 from django.utils.translation import gettext_lazy as _
+
+from medplatform.date_fields import clinic_time
 from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
 from privacy.models import ConsentEvent, Purpose
 from reviews.consent import review_publication_withdrawn
@@ -8,8 +10,6 @@ from reviews.models import Review
 from reviews.retention import expired_reviews
 from reviews.selectors import review_privacy_summary
 from reviews.services import reviews_erase
-
-from medplatform.date_fields import clinic_time
 
 
 def published_reviews_held(grant: ConsentEvent) -> int:
