@@ -26,7 +26,6 @@ from accounts.serializers import (
     ClinicOutput,
     DoctorDetailOutput,
     DoctorInput,
-    DoctorListOutput,
     SpecialtyOutput,
     StaffInput,
     StaffOutput,
@@ -35,7 +34,6 @@ from accounts.serializers import (
 from accounts.throttles import LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
 from medplatform.client_address import client_ip
-from medplatform.date_fields import InRangeDateField
 from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 
@@ -225,47 +223,3 @@ class ClinicDoctorApi(APIView):
         data = validated(DoctorInput, request.data)
         doctor = services.clinic_doctor_add(actor=request.user, clinic=clinic, **data)
         return Response(DoctorDetailOutput(doctor).data, status=status.HTTP_201_CREATED)
-
-
-class DoctorListApi(APIView):
-    pagination_class = Pagination
-    permission_classes = [AllowAny]
-
-    class Filters(serializers.Serializer):
-        specialty = serializers.CharField(
-            required=False, max_length=100, help_text="slug, id, or a name in either language"
-        )
-        city = serializers.CharField(required=False, max_length=100)
-        clinic = serializers.UUIDField(required=False)
-        q = serializers.CharField(required=False, max_length=100)
-        available_on = InRangeDateField(required=False)
-        ordering = serializers.ChoiceField(choices=selectors.DOCTOR_ORDERINGS, required=False)
-
-    @extend_schema(parameters=[Filters], responses=DoctorListOutput(many=True))
-    def get(self, request):
-        from appointments.selectors import next_available_for
-
-        filters = validated(self.Filters, request.query_params)
-        doctors = selectors.doctor_list(**filters)
-        paginator = self.pagination_class()
-        if filters.get("ordering") == "next_available":
-            ids, next_available = selectors.doctor_ids_by_next_available(doctors=doctors)
-            page = selectors.doctors_in_order(ids=paginator.paginate_queryset(ids, request, view=self))
-        else:
-            page = paginator.paginate_queryset(doctors, request, view=self)
-            # One batch for the whole page: the same few queries at any page size.
-            next_available = next_available_for(doctor_ids=[doctor.id for doctor in page])
-        context = {"next_available": next_available}
-        return paginator.get_paginated_response(DoctorListOutput(page, many=True, context=context).data)
-
-
-class DoctorDetailApi(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(responses=DoctorDetailOutput)
-    def get(self, request, doctor_id):
-        from appointments.selectors import next_available_for
-
-        doctor = get_object_or_404(selectors.doctor_list(), id=doctor_id)
-        context = {"next_available": next_available_for(doctor_ids=[doctor.id])}
-        return Response(DoctorDetailOutput(doctor, context=context).data)

@@ -29,6 +29,4 @@ urlpatterns = [
     path("clinics/<uuid:clinic_id>/", apis.ClinicDetailApi.as_view(), name="clinic-detail"),
     path("clinics/<uuid:clinic_id>/staff/", apis.ClinicStaffApi.as_view(), name="clinic-staff"),
     path("clinics/<uuid:clinic_id>/doctors/", apis.ClinicDoctorApi.as_view(), name="clinic-doctors"),
-    path("doctors/", apis.DoctorListApi.as_view(), name="doctor-list"),
-    path("doctors/<uuid:doctor_id>/", apis.DoctorDetailApi.as_view(), name="doctor-detail"),
 ]

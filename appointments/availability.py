@@ -123,19 +123,26 @@ def _days(first: date, last: date) -> Iterator[date]:
 
 
 def _free_intervals(
-    day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime
+    day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime | None
 ) -> Iterator[tuple[int, int, Shift]]:
     """Free slots of one local day as (start, end, shift) in epoch microseconds, shift by shift
-    and lazily, so that a caller asking whether there is one stops at the first."""
+    and lazily, so that a caller asking whether there is one stops at the first.
+
+    `now=None` leaves out the minimum notice and the horizon (the only parts that depend on the
+    clock): what the availability index stores, so that it stays true as time passes."""
     weekday = day.weekday()
-    now_us = micros(now)
     for shift in shifts:
         if shift.weekday != weekday:
             continue
         tz = shift.timezone
         step = shift.slot_minutes * MINUTE
         shift_end = instant_micros(day, shift.end_time, tz)
-        not_before, not_after = now_us + shift.min_notice // MICROSECOND, now_us + shift.horizon // MICROSECOND
+        if now is None:
+            not_before, not_after = -(2**62), 2**62
+        else:
+            now_us = micros(now)
+            not_before = now_us + shift.min_notice // MICROSECOND
+            not_after = now_us + shift.horizon // MICROSECOND
         breaks = Busy.of_micros(
             (instant_micros(day, pause.start_time, tz), instant_micros(day, pause.end_time, tz))
             for pause in pauses
@@ -161,9 +168,17 @@ def day_slots(day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], bu
     )
 
 
-def has_free_slot(day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy, now: datetime) -> bool:
-    """Whether `day_slots` would find any, without building them."""
-    return next(_free_intervals(day, shifts=shifts, pauses=pauses, busy=busy, now=now), None) is not None
+def day_free_starts(
+    day: date, *, shifts: Sequence[Shift], pauses: Sequence[Pause], busy: Busy
+) -> dict[object, list[int]]:
+    """{clinic_id: sorted free slot starts (epoch microseconds)} of one local day whatever the
+    clock says (no minimum notice, no horizon): the availability index's part of `day_slots`."""
+    starts: dict[object, list[int]] = {}
+    for start, _end, shift in _free_intervals(day, shifts=shifts, pauses=pauses, busy=busy, now=None):
+        starts.setdefault(shift.clinic_id, []).append(start)
+    for values in starts.values():
+        values.sort()
+    return starts
 
 
 def free_slots(

@@ -5,6 +5,7 @@ from datetime import time
 from django.db import transaction
 
 from accounts.models import Clinic, Doctor
+from appointments import availability_index
 from appointments.models import Break, VisitType, WorkingHours
 
 DEMO_WEEKDAYS = range(0, 5)  # Monday to Friday
@@ -33,6 +34,7 @@ def create_demo_schedule(doctor: Doctor, clinic: Clinic) -> None:
                 start_time=time(12, 30),
                 defaults={"end_time": time(13, 30)},
             )
+        availability_index.refresh_doctor(doctor_id=doctor.id)
 
 
 def create_demo_activity(*, doctor: Doctor, patients: list) -> int:

@@ -215,3 +215,48 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DayAvailability(TimeStampedModel):
+    """The availability index: one doctor's free slots at one clinic on one local day (the
+    clinic's zone), as appointments/availability.py computes them without the clock, i.e.
+    without the minimum notice and the horizon, which search applies when it reads.
+
+    Kept exact by the services that book, cancel, reschedule and change schedules, in their own
+    transactions (appointments/availability_index.py); a row exists for every day of the window
+    on which the doctor has working hours at the clinic, with free_slots 0 once fully booked.
+    No personal data: a doctor's schedule summary, no patient."""
+
+    id = models.BigAutoField(primary_key=True)
+    doctor = models.ForeignKey("accounts.Doctor", on_delete=models.CASCADE, related_name="availability_days")
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    free_slots = models.PositiveSmallIntegerField(default=0)
+    first_free = models.DateTimeField(null=True, blank=True)
+    last_free = models.DateTimeField(null=True, blank=True)
+    # Every free start in epoch seconds, sorted: `next_available` reads them for the one day per
+    # clinic where now + minimum notice falls between first_free and last_free.
+    free_starts = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["doctor", "day", "clinic"]
+        verbose_name_plural = "day availability"
+        constraints = [
+            models.UniqueConstraint(fields=["doctor", "clinic", "day"], name="day_availability_once"),
+            models.CheckConstraint(
+                condition=Q(free_slots=0, first_free__isnull=True, last_free__isnull=True)
+                | Q(free_slots__gt=0, first_free__lte=models.F("last_free")),
+                name="day_availability_first_and_last_with_slots",
+            ),
+        ]
+        indexes = [
+            # available_on: the candidates of one day that still have a slot
+            models.Index(fields=["day", "doctor"], condition=Q(free_slots__gt=0), name="day_availability_day_free"),
+            # next_available: a doctor's earliest free days
+            models.Index(
+                fields=["doctor", "first_free"], condition=Q(free_slots__gt=0), name="day_availability_doctor_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor_id} {self.clinic_id} {self.day}: {self.free_slots} free"

@@ -18,10 +18,6 @@ from medplatform.errors import NotFound
 from privacy.context import SYSTEM, ActContext
 from privacy.guard import sensitive_read
 
-# Longest span the next-available search looks ahead (a clinic's horizon is usually shorter).
-NEXT_AVAILABLE_MAX_DAYS = 92
-
-
 SHIFT_COLUMNS = (
     "doctor_id",
     "weekday",
@@ -103,15 +99,6 @@ class Schedules:
     def busy_of(self, doctor_id) -> Busy:
         return self.busy.get(doctor_id) or Busy(())
 
-    def has_free_slot(self, doctor_id, day: date, *, now: datetime) -> bool:
-        return availability.has_free_slot(
-            day,
-            shifts=self.shifts.get(doctor_id, ()),
-            pauses=self.pauses.get(doctor_id, ()),
-            busy=self.busy_of(doctor_id),
-            now=now,
-        )
-
     def free_slots(self, doctor_id, *, first_day: date, last_day: date, now: datetime):
         return availability.free_slots(
             shifts=self.shifts.get(doctor_id, ()),
@@ -192,47 +179,6 @@ def schedule_around(*, doctor: Doctor, instant: datetime, exclude_appointment=No
         last_day=day + timedelta(days=1),
         exclude_appointment=exclude_appointment,
     )
-
-
-def next_available_for(*, doctor_ids: Iterable, now: datetime | None = None) -> dict:
-    """{doctor_id: first free slot start} for many doctors, in at most twelve queries whatever
-    their number: the coming week first, then three weeks, then the rest of the horizon for the
-    doctors still without a slot (most have one soon, and bookings further out are not loaded)."""
-    now = now or timezone.now()
-    pending = list(doctor_ids)
-    found = {}
-    first_day = now.date() - timedelta(days=1)
-    stages = (
-        first_day + timedelta(days=8),
-        first_day + timedelta(days=22),
-        first_day + timedelta(days=NEXT_AVAILABLE_MAX_DAYS),
-    )
-    for last_day in stages:
-        if not pending:
-            break
-        schedules = Schedules(pending, first_day=first_day, last_day=last_day)
-        for doctor_id in pending:
-            if not schedules.shifts.get(doctor_id):
-                continue
-            slot = next(schedules.free_slots(doctor_id, first_day=first_day, last_day=last_day, now=now), None)
-            if slot is not None:
-                found[doctor_id] = slot.start.astimezone(availability.zone(slot.timezone))
-        pending = [doctor_id for doctor_id in pending if doctor_id not in found and schedules.shifts.get(doctor_id)]
-        first_day = last_day + timedelta(days=1)
-    return found
-
-
-def doctors_available_on(*, doctors: QuerySet[Doctor], day: date, now: datetime | None = None) -> list:
-    """Ids of the given doctors with at least one free slot on local day `day` (five queries)."""
-    now = now or timezone.now()
-    candidate_ids = doctors.filter(working_hours__weekday=day.weekday()).order_by().values_list("id", flat=True)
-    candidates = list(candidate_ids.distinct())
-    if not candidates:
-        return []
-    # The schedule queries select the candidates again as a subquery: sending a thousand ids
-    # as parameters four times cost more than PostgreSQL finding them again.
-    schedules = Schedules(candidate_ids, first_day=day, last_day=day, weekdays=[day.weekday()])
-    return [doctor_id for doctor_id in candidates if schedules.has_free_slot(doctor_id, day, now=now)]
 
 
 def appointment_list(

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Clinic, Doctor, User
 from accounts.permissions import can_act_for
-from appointments import events, permissions, selectors
+from appointments import availability_index, events, permissions, selectors
 from appointments.availability import zone
 from appointments.errors import BookingLimitReached, InvalidTransition, SlotUnavailable, TooLateToCancel
 from appointments.models import (
@@ -156,6 +156,7 @@ def working_hours_create(
     _validate_working_hours(hours)
     with transaction.atomic():
         hours.save()
+        availability_index.refresh_doctor(doctor_id=hours.doctor_id)
     return hours
 
 
@@ -169,6 +170,7 @@ def working_hours_update(*, actor: User, hours: WorkingHours, **changes) -> Work
     _validate_working_hours(hours)
     with transaction.atomic():
         hours.save(update_fields=["weekday", "start_time", "end_time", "slot_minutes", "visit_types", "updated_at"])
+        availability_index.refresh_doctor(doctor_id=hours.doctor_id)
     return hours
 
 
@@ -176,6 +178,7 @@ def working_hours_delete(*, actor: User, hours: WorkingHours) -> None:
     _check_schedule_actor(actor, hours.doctor, hours.clinic)
     with transaction.atomic():
         hours.delete()
+        availability_index.refresh_doctor(doctor_id=hours.doctor_id)
 
 
 def _validate_working_hours(hours: WorkingHours) -> None:
@@ -207,15 +210,18 @@ def break_create(
         raise ValidationFailed(fields={"clinic": [_("The doctor does not work at this clinic.")]})
     _check_times(start_time, end_time)
     with transaction.atomic():
-        return Break.objects.create(
+        pause = Break.objects.create(
             doctor=doctor, clinic=clinic, weekday=weekday, start_time=start_time, end_time=end_time
         )
+        availability_index.refresh_doctor(doctor_id=doctor.id)
+    return pause
 
 
 def break_delete(*, actor: User, pause: Break) -> None:
     _check_schedule_actor(actor, pause.doctor, pause.clinic)
     with transaction.atomic():
         pause.delete()
+        availability_index.refresh_doctor(doctor_id=pause.doctor_id)
 
 
 def time_off_create(
@@ -259,6 +265,7 @@ def time_off_create(
                     actor=actor,
                     reason=_("Doctor unavailable (time off)"),
                 )
+            availability_index.touch(doctor_id=doctor.id, spans=[(start, end), *((a.start, a.end) for a in covered)])
             return time_off, len(covered)
 
     return _retrying(work)
@@ -268,6 +275,7 @@ def time_off_delete(*, actor: User, time_off: TimeOff) -> None:
     _check_schedule_actor(actor, time_off.doctor)
     with transaction.atomic():
         time_off.delete()
+        availability_index.touch(doctor_id=time_off.doctor_id, spans=[(time_off.start, time_off.end)])
 
 
 # --- booking -----------------------------------------------------------------------------------
@@ -377,6 +385,7 @@ def appointment_book(
                     request_hash=request_hashes[0] if request_hashes else "",
                     appointment=appointment,
                 )
+            availability_index.touch(doctor_id=doctor.id, spans=[(appointment.start, appointment.end)])
             audit_record(
                 actor=actor,
                 action="appointment_booked",
@@ -434,6 +443,7 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
         appointment.status = new_status
         appointment.save(update_fields=["status", "updated_at"])
         _record_change(appointment, from_status=Appointment.Status.BOOKED, actor=actor, reason=reason)
+        availability_index.touch(doctor_id=appointment.doctor_id, spans=[(appointment.start, appointment.end)])
     return appointment
 
 
@@ -480,6 +490,7 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
                 exclude=current,
             )
             previous_start = current.start
+            previous_end = current.end
             current.start, current.end = slot.start, slot.end
             try:
                 with transaction.atomic():
@@ -494,6 +505,9 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
                 actor=actor,
                 reason="rescheduled",
                 previous_start=previous_start,
+            )
+            availability_index.touch(
+                doctor_id=current.doctor_id, spans=[(previous_start, previous_end), (current.start, current.end)]
             )
             return current
 
@@ -511,6 +525,9 @@ def _mark_outcome(*, appointment: Appointment, actor: User, status: str) -> Appo
         appointment.status = status
         appointment.save(update_fields=["status", "updated_at"])
         _record_change(appointment, from_status=Appointment.Status.BOOKED, actor=actor)
+        # The index counts booked time as busy, as slot computation does: a visit that ends up
+        # completed or a no-show leaves it (in the past, so nothing bookable changes).
+        availability_index.touch(doctor_id=appointment.doctor_id, spans=[(appointment.start, appointment.end)])
     return appointment
 
 
@@ -561,6 +578,11 @@ def appointments_for_withdrawn_consent(*, patient: User) -> dict:
         appointment.status = Appointment.Status.CANCELLED_BY_PATIENT
         appointment.save(update_fields=["status", "updated_at"])
         _record_change(appointment, from_status=Appointment.Status.BOOKED, actor=patient, reason="consent withdrawn")
+    freed: dict = {}
+    for appointment in future:
+        freed.setdefault(appointment.doctor_id, []).append((appointment.start, appointment.end))
+    for doctor_id in sorted(freed, key=str):
+        availability_index.touch(doctor_id=doctor_id, spans=freed[doctor_id])
     erased = (
         Appointment.objects.filter(patient=patient)
         .exclude(visit_reason__isnull=True, exam_type__isnull=True)

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from appointments import availability_index
 from appointments.reminders import reminders_due
 from notifications.services import reminders_create_due
 
@@ -17,3 +18,10 @@ def send_due_reminders() -> int:
     now = timezone.now()
     leads = [timedelta(minutes=minutes) for minutes in settings.NOTIFICATIONS_REMINDER_LEADS_MINUTES]
     return len(reminders_create_due(now=now, due=reminders_due(now=now, leads=leads)))
+
+
+@shared_task(name="appointments.tasks.roll_availability", acks_late=True)
+def roll_availability() -> int:
+    """Beat task, daily: the availability index gains the days entering the booking window and
+    drops the days gone by. Returns the rows written."""
+    return availability_index.roll()

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from appointments import apis
+from appointments import apis, search_apis
 
 urlpatterns = [
+    path("doctors/", search_apis.DoctorListApi.as_view(), name="doctor-list"),
+    path("doctors/<uuid:doctor_id>/", search_apis.DoctorDetailApi.as_view(), name="doctor-detail"),
     path("doctors/<uuid:doctor_id>/slots/", apis.DoctorSlotsApi.as_view(), name="doctor-slots"),
     path("doctors/<uuid:doctor_id>/working-hours/", apis.WorkingHoursListApi.as_view(), name="working-hours"),
     path(

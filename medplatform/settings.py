@@ -529,3 +529,15 @@ PERMISSIONS_POLICY = [
     "xr-spatial-tracking",
 ]
 # --- end access security ---
+
+# --- availability index ---
+# Days rolling into each clinic's booking window get their index rows, days gone by lose theirs
+# (appointments/availability_index.py). Just after midnight UTC: the window is counted in UTC days.
+CELERY_BEAT_SCHEDULE["appointments-roll-availability"] = {
+    "task": "appointments.tasks.roll_availability",
+    "schedule": crontab(
+        hour=int(os.environ.get("AVAILABILITY_ROLL_HOUR_UTC", "0")),
+        minute=int(os.environ.get("AVAILABILITY_ROLL_MINUTE", "5")),
+    ),
+}
+# --- end availability index ---

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_KEY, DOCTORS, PATIENTS
 from accounts.models import Clinic, ClinicMembership, Doctor, User
+from appointments.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_KEY, DOCTORS, PATIENTS
 from tests.second_factor import totp_code
 
 pytestmark = pytest.mark.django_db

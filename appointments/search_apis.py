@@ -1,0 +1,55 @@
+"""Public doctor search and a doctor's public page (`/doctors/`, `/doctors/{id}/`): identity from
+accounts, availability from the index (appointments/search.py)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.serializers import DoctorDetailOutput, DoctorListOutput
+from appointments import search
+from medplatform.apiviews import validated
+from medplatform.date_fields import InRangeDateField
+from medplatform.pagination import Pagination
+
+
+class DoctorListApi(APIView):
+    pagination_class = Pagination
+    permission_classes = [AllowAny]
+
+    class Filters(serializers.Serializer):
+        specialty = serializers.CharField(
+            required=False, max_length=100, help_text="slug, id, or a name in either language"
+        )
+        city = serializers.CharField(required=False, max_length=100)
+        clinic = serializers.UUIDField(required=False)
+        q = serializers.CharField(required=False, max_length=100)
+        available_on = InRangeDateField(required=False)
+        ordering = serializers.ChoiceField(choices=search.DOCTOR_ORDERINGS, required=False)
+
+    @extend_schema(parameters=[Filters], responses=DoctorListOutput(many=True))
+    def get(self, request):
+        filters = validated(self.Filters, request.query_params)
+        doctors = search.doctor_list(**filters)
+        paginator = self.pagination_class()
+        if filters.get("ordering") == "next_available":
+            ids, next_available = search.doctor_ids_by_next_available(doctors=doctors)
+            page = search.doctors_in_order(ids=paginator.paginate_queryset(ids, request, view=self))
+        else:
+            page = paginator.paginate_queryset(doctors, request, view=self)
+            # One batch for the whole page: the same two queries at any page size.
+            next_available = search.next_available_for(doctor_ids=[doctor.id for doctor in page])
+        context = {"next_available": next_available}
+        return paginator.get_paginated_response(DoctorListOutput(page, many=True, context=context).data)
+
+
+class DoctorDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=DoctorDetailOutput)
+    def get(self, request, doctor_id):
+        doctor = get_object_or_404(search.doctor_list(), id=doctor_id)
+        context = {"next_available": search.next_available_for(doctor_ids=[doctor.id])}
+        return Response(DoctorDetailOutput(doctor, context=context).data)
