@@ -296,3 +296,23 @@ def test_a_dependant_in_care_takes_over_only_by_the_invitation_not_by_a_password
     assert User.objects.get(pk=body["id"]).email == "fatma@example.test"
     assert password_reset_request(email="fatma@example.test") is None
     assert password_reset_request(email="ayse@example.test") == str(patient_ayse.pk)
+
+
+@pytest.mark.parametrize("language", ["tr", "en"])
+def test_the_handover_messages_render_without_health_data(language):
+    invitation_id = "8a3c6a1e-5f7b-4c51-9a51-3f1f1c2a7b10"
+    recipient = User(first_name="Can")
+
+    _subject, invitation = render(
+        kind=Kind.HANDOVER_INVITATION,
+        language=language,
+        channel="email",
+        recipient=recipient,
+        context={"invitation_id": invitation_id},
+    )
+    _subject, done = render(
+        kind=Kind.HANDOVER_COMPLETED, language=language, channel="sms", recipient=recipient, context={}
+    )
+
+    assert handover_token(invitation_id) in invitation and "Can" in invitation
+    assert "Can" not in done and "Medplatform" in done

@@ -101,7 +101,6 @@ def test_a_naive_start_time_is_a_validation_error(as_user, ayse, schedule_x, day
 
 def test_the_client_cannot_set_patient_status_or_times(as_user, ayse, mehmet, schedule_x, day):
     refused = {
-        "patient": str(mehmet.id),
         "status": "completed",
         "end": at(day, 16).isoformat(),
         "created_at": "2020-01-01T00:00:00Z",
@@ -115,6 +114,10 @@ def test_the_client_cannot_set_patient_status_or_times(as_user, ayse, mehmet, sc
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert set(response.json()["fields"]) == set(refused)
+    assert not Appointment.objects.exists()
+    # `patient` is for a guardian's dependant (API.md): anyone else's id is not found
+    for_mehmet = as_user(ayse).post("/api/v1/appointments/", booking(schedule_x, at(day, 10), patient=str(mehmet.id)))
+    assert for_mehmet.status_code == 404
     assert not Appointment.objects.exists()
     assert as_user(ayse).post("/api/v1/appointments/", booking(schedule_x, at(day, 10))).status_code == 201
     assert Appointment.objects.get().patient == ayse

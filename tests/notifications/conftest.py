@@ -52,9 +52,16 @@ def booking_context(**overrides) -> dict:
 
 # Kinds about an appointment or a campaign (the others carry a code or a link, not a clinic; a
 # breach notice names neither: tests/privacy/test_breaches.py).
-EVENT_KINDS = [
-    kind for kind in Kind.values if kind not in (Kind.VERIFICATION_CODE, Kind.PASSWORD_RESET, Kind.BREACH_NOTICE)
-]
+# Kinds about an appointment or a campaign; account messages (codes, links, notices, the handover of
+# a dependant's account) have their own tests.
+ACCOUNT_KINDS = (
+    Kind.VERIFICATION_CODE,
+    Kind.PASSWORD_RESET,
+    Kind.BREACH_NOTICE,
+    Kind.HANDOVER_INVITATION,
+    Kind.HANDOVER_COMPLETED,
+)
+EVENT_KINDS = [kind for kind in Kind.values if kind not in ACCOUNT_KINDS]
 
 
 def with_verified_phone(user):
