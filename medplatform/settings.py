@@ -426,6 +426,18 @@ NOTIFICATIONS_SWEEP_GRACE_SECONDS = float(os.environ.get("NOTIFICATIONS_SWEEP_GR
 NOTIFICATIONS_SWEEP_BATCH = int(os.environ.get("NOTIFICATIONS_SWEEP_BATCH", "500"))
 NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", "30"))
 TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10"))
+# Web Push (VAPID, RFC 8292) for the push channel: the application server's private key (base64url,
+# raw or DER, as `vapid --gen` writes it) and the contact the push services see. Unset: push rows wait.
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "")
+PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
+# How long a push service keeps a message for a device that is offline.
+PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
+# The push services a device's endpoint may point at (a host or a parent domain): the server posts
+# to it, so nothing else is accepted.
+PUSH_ENDPOINT_HOSTS = _env_list(
+    "PUSH_ENDPOINT_HOSTS", "fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com"
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         "notifications-sweep-outbox": {

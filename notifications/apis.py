@@ -24,6 +24,7 @@ class PreferencesOutput(serializers.Serializer):
     sms = serializers.BooleanField()
     whatsapp = serializers.BooleanField()
     email = serializers.BooleanField()
+    push = serializers.BooleanField(help_text="Push notifications to the devices in /me/devices/.")
     marketing = serializers.BooleanField(help_text="Follows the marketing_messages consent; read-only.")
 
 
@@ -34,6 +35,7 @@ def _preferences_body(user) -> dict:
             "sms": preference.sms,
             "whatsapp": preference.whatsapp,
             "email": preference.email,
+            "push": preference.push,
             "marketing": selectors.marketing_active(user=user),
         }
     ).data
@@ -44,6 +46,7 @@ class NotificationPreferencesApi(APIView):
         sms = serializers.BooleanField(required=False)
         whatsapp = serializers.BooleanField(required=False)
         email = serializers.BooleanField(required=False)
+        push = serializers.BooleanField(required=False)
 
     @extend_schema(responses={200: PreferencesOutput})
     def get(self, request):

@@ -80,6 +80,20 @@ SUBJECTS = {
 
 DATE_FORMATS = {"tr": "%d.%m.%Y %H:%M", "en": "%d %b %Y, %H:%M"}
 
+# Push notifications show on a lock screen: one neutral text per language, no clinic, doctor, time
+# or name; the app opens the appointment (its id is in the payload) to show the rest.
+PUSH_TITLE = "Medplatform"
+PUSH_TEXTS = {
+    "tr": {
+        "appointment": "Randevunuzla ilgili yeni bir bildirim var. Görmek için dokunun.",
+        "other": "Medplatform'da sizin için yeni bir bildirim var.",
+    },
+    "en": {
+        "appointment": "There is news about your appointment. Tap to see it.",
+        "other": "You have a new notification on Medplatform.",
+    },
+}
+
 
 def context_check(context: dict) -> dict:
     """Refuse any key that is not a display value, so health data cannot enter the outbox."""
@@ -143,6 +157,11 @@ def _secrets(kind: str, recipient, context: dict) -> dict:
 
 def render(*, kind: str, language: str, channel: str, recipient, context: dict) -> tuple[str, str]:
     """(subject, body) for one message to `recipient` over `channel`."""
+    if channel == Channel.PUSH:
+        if kind in EMAIL_ONLY_KINDS or kind == Kind.VERIFICATION_CODE:
+            raise ValueError(f"{kind} is never sent as a push notification")
+        about = "appointment" if context.get("appointment_id") else "other"
+        return PUSH_TITLE, PUSH_TEXTS[language][about]
     short = channel in SHORT_CHANNELS
     if short and kind in EMAIL_ONLY_KINDS:
         raise ValueError(f"{kind} is sent by e-mail only")

@@ -37,6 +37,7 @@ class Channel(models.TextChoices):
     WHATSAPP = "whatsapp", "WhatsApp"
     EMAIL = "email", _("E-mail")
     CONSOLE = "console", _("Console")
+    PUSH = "push", _("Push notification")
 
 
 class Status(models.TextChoices):
@@ -121,6 +122,10 @@ class Notification(TimeStampedModel):
         return f"{self.kind} via {self.channel} ({self.status})"
 
 
+# The channel switches of NotificationPreference, in the order channels are tried.
+PREFERENCE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.EMAIL, Channel.PUSH)
+
+
 class NotificationPreference(TimeStampedModel):
     """Per-user channel switches. Marketing is not a switch here: it follows the consent."""
 
@@ -130,6 +135,8 @@ class NotificationPreference(TimeStampedModel):
     sms = models.BooleanField(default=True)
     whatsapp = models.BooleanField(default=False)
     email = models.BooleanField(default=True)
+    # Off until the user registers a device (notifications.devices.device_register turns it on).
+    push = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["user"]
@@ -138,4 +145,36 @@ class NotificationPreference(TimeStampedModel):
         return f"preferences of {self.user_id}"
 
     def enabled_channels(self) -> list[str]:
-        return [channel for channel in (Channel.SMS, Channel.WHATSAPP, Channel.EMAIL) if getattr(self, channel)]
+        return [channel for channel in PREFERENCE_CHANNELS if getattr(self, channel)]
+
+
+class Device(TimeStampedModel):
+    """A device that receives push notifications for a user.
+
+    For `web` (and an Android or iOS browser or installed web app) `token` is the Web Push
+    subscription's endpoint URL and `p256dh`/`auth` its keys (RFC 8291); a native app's token
+    without keys is kept but not sent to until a native push provider is configured. A push
+    service answering 404 or 410 for a subscription removes the row (notifications.channels.push_channel)."""
+
+    class Platform(models.TextChoices):
+        WEB = "web", "Web"
+        ANDROID = "android", "Android"
+        IOS = "ios", "iOS"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    token = models.CharField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200, blank=True)
+    auth = models.CharField(max_length=100, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.platform} device of {self.user_id}"
+
+    @property
+    def is_web_push(self) -> bool:
+        return bool(self.p256dh and self.auth)

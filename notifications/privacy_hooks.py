@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from medplatform.date_fields import clinic_time
 from notifications.consent import marketing_withdrawn
-from notifications.models import Channel, Kind, Notification, NotificationPreference, Status
+from notifications.models import Channel, Device, Kind, Notification, NotificationPreference, Status
 from notifications.processors import email_processor, twilio_processor
 from notifications.retention import expired_notifications
 from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
@@ -28,13 +28,22 @@ RETENTION = {
         period_text=gettext_lazy("while you have an account"),
         run=None,
     ),
+    "notifications.push_devices": RetentionRule(
+        kind=gettext_lazy("Your devices for push notifications (the push service's address for each)"),
+        models=("notifications.Device",),
+        from_event=gettext_lazy("the removal of the device, by you or when the push service reports it gone"),
+        action=RetentionAction.DESTROY,
+        period_text=gettext_lazy("while the device is registered"),
+        run=None,
+    ),
 }
 
 
 def notifications_erase(user, context) -> int:
-    """Account erasure: the notification settings go with the account."""
+    """Account erasure: the notification settings and the push devices go with the account."""
     deleted, _per_model = NotificationPreference.objects.filter(user=user).delete()
-    return deleted
+    devices, _per_model = Device.objects.filter(user=user).delete()
+    return deleted + devices
 
 
 def marketing_rows_held(grant: ConsentEvent) -> int:
@@ -74,10 +83,14 @@ def notifications_export(user) -> dict:
     messages = Notification.objects.filter(recipient=user).order_by("created_at", "id")
     return {
         "notification_preferences": (
-            {"sms": preference.sms, "whatsapp": preference.whatsapp, "email": preference.email}
+            {"sms": preference.sms, "whatsapp": preference.whatsapp, "email": preference.email, "push": preference.push}
             if preference is not None
             else None
         ),
+        "push_devices": [
+            {"id": str(device.id), "platform": device.platform, "token": device.token}
+            for device in Device.objects.filter(user=user).order_by("created_at", "id")
+        ],
         "notifications": [
             {
                 "id": str(message.id),

@@ -250,6 +250,8 @@ def _address(notification: Notification) -> str | None:
     recipient = notification.recipient
     if notification.channel == Channel.EMAIL:
         return recipient.email or None
+    if notification.channel == Channel.PUSH:
+        return str(recipient.pk)  # the push channel sends to each of the user's devices
     if recipient.phone:
         return str(recipient.phone)
     return None if notification.channel != Channel.CONSOLE else str(recipient.pk)
@@ -429,12 +431,17 @@ def notification_apply_provider_status(
 
 
 def preferences_update(
-    *, user: User, sms: bool | None = None, whatsapp: bool | None = None, email: bool | None = None
+    *,
+    user: User,
+    sms: bool | None = None,
+    whatsapp: bool | None = None,
+    email: bool | None = None,
+    push: bool | None = None,
 ) -> NotificationPreference:
     with transaction.atomic():
         preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
         changed = []
-        for name, value in (("sms", sms), ("whatsapp", whatsapp), ("email", email)):
+        for name, value in (("sms", sms), ("whatsapp", whatsapp), ("email", email), ("push", push)):
             if value is not None and getattr(preference, name) != value:
                 setattr(preference, name, value)
                 changed.append(name)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from notifications import apis
+from notifications import apis, device_apis
 
 urlpatterns = [
     path(
@@ -8,6 +8,8 @@ urlpatterns = [
         apis.NotificationPreferencesApi.as_view(),
         name="notification-preferences",
     ),
+    path("me/devices/", device_apis.DeviceListApi.as_view(), name="me-devices"),
+    path("me/devices/<uuid:device_id>/", device_apis.DeviceDetailApi.as_view(), name="me-device"),
     path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
     path(
         "notifications/twilio/status/",

@@ -45,6 +45,10 @@ def channel_for(name: str):
         from notifications.channels.twilio_channel import TwilioChannel
 
         return TwilioChannel(whatsapp=name == "whatsapp")
+    if name == "push":
+        from notifications.channels.push_channel import PushChannel
+
+        return PushChannel()
     if name == "email":
         from notifications.channels.email_channel import EmailChannel
 

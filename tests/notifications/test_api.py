@@ -18,7 +18,7 @@ def test_preferences_start_with_sms_and_email_on(as_user, patient_ayse):
     response = as_user(patient_ayse).get(PREFS)
 
     assert response.status_code == 200
-    assert response.json() == {"sms": True, "whatsapp": False, "email": True, "marketing": False}
+    assert response.json() == {"sms": True, "whatsapp": False, "email": True, "push": False, "marketing": False}
 
 
 def test_preferences_need_a_login(api):
@@ -30,7 +30,7 @@ def test_a_user_switches_channels_and_only_their_own(as_user, patient_ayse, pati
     response = as_user(patient_ayse).patch(PREFS, {"sms": False, "whatsapp": True}, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"sms": False, "whatsapp": True, "email": True, "marketing": False}
+    assert response.json() == {"sms": False, "whatsapp": True, "email": True, "push": False, "marketing": False}
     assert as_user(patient_mehmet).get(PREFS).json()["sms"] is True
 
 

@@ -72,6 +72,7 @@ def world(patient_ayse, doctor_x, clinic_x):
         "time_off_id": time_off.id,
         "consent_id": share.id,
         "dependant_id": patient_ayse.id,  # a POST-only route: its GET must show nothing either
+        "device_id": patient_ayse.id,  # a DELETE-only route: its GET must show nothing either
         "review_id": review.id,
     }
 
