@@ -20,6 +20,7 @@ from django.db.models import (
     FloatField,
     Func,
     Min,
+    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -28,13 +29,34 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from accounts.models import Doctor
+from accounts.models import Clinic, Doctor
 from appointments.availability import zone
 from appointments.models import DayAvailability
 from medplatform.search_keys import search_key
 
 # `ordering` of doctor search.
 DOCTOR_ORDERINGS = ("rating", "next_available", "name")
+# What the list and the profile show (accounts.serializers.DoctorListOutput, DoctorDetailOutput):
+# the user row's other columns (contact data, hashes, encrypted fields) are not read.
+DOCTOR_COLUMNS = (
+    "id",
+    "title",
+    "registration_number",
+    "education",
+    "bio",
+    "photo",
+    "is_active",
+    "rating_sum",
+    "rating_count",
+    "user__id",
+    "user__first_name",
+    "user__last_name",
+    "specialty__id",
+    "specialty__slug",
+    "specialty__name_tr",
+    "specialty__name_en",
+)
+CLINIC_COLUMNS = ("id", "name", "city", "timezone")
 
 
 class Span(Func):
@@ -75,6 +97,15 @@ def _bookable_days(now: datetime) -> QuerySet[DayAvailability]:
     ).order_by()
 
 
+def _shown(doctors: QuerySet[Doctor]) -> QuerySet[Doctor]:
+    """With what the list and the profile show, and only that, loaded."""
+    return (
+        doctors.select_related("user", "specialty")
+        .only(*DOCTOR_COLUMNS)
+        .prefetch_related(Prefetch("clinics", queryset=Clinic.objects.only(*CLINIC_COLUMNS)))
+    )
+
+
 def doctor_list(
     *,
     specialty: str | None = None,
@@ -91,7 +122,7 @@ def doctor_list(
     dotted/dotless i and accents do not matter. `available_on` keeps doctors with a bookable slot
     that local day (a subquery on the index, no extra query). `ordering` is `rating` or `name`
     here; for `next_available` the caller orders the ids with doctor_ids_by_next_available."""
-    doctors = Doctor.objects.filter(is_active=True).select_related("user", "specialty").prefetch_related("clinics")
+    doctors = _shown(Doctor.objects.filter(is_active=True))
     if specialty:
         key = search_key(specialty)
         doctors = doctors.filter(
@@ -100,22 +131,23 @@ def doctor_list(
             | Q(specialty__name_en_key=key)
             | Q(specialty__id=_uuid_or_none(specialty))
         )
+    # Clinic conditions are subqueries rather than joins: a doctor at two matching clinics stays
+    # one row, so neither the page nor its count needs DISTINCT over every selected column.
     if city:
-        doctors = doctors.filter(clinics__city_key=search_key(city))
+        doctors = doctors.filter(id__in=_at_clinics(city_key=search_key(city)))
     if clinic:
-        doctors = doctors.filter(clinics__id=_uuid_or_none(clinic))
+        doctors = doctors.filter(id__in=_at_clinics(id=_uuid_or_none(clinic)))
     if q:
         for word in search_key(q).split()[:5]:
             doctors = doctors.filter(
                 Q(user__name_key__contains=word)
                 | Q(specialty__name_tr_key__contains=word)
                 | Q(specialty__name_en_key__contains=word)
-                | Q(clinics__name_key__contains=word)
+                | Q(id__in=_at_clinics(name_key__contains=word))
             )
     if available_on:
         free_that_day = _bookable_days(now or timezone.now()).filter(day=available_on).values("doctor_id")
         doctors = doctors.filter(id__in=free_that_day)
-    doctors = doctors.distinct()
     if ordering == "rating":
         rating = Case(
             When(rating_count__gt=0, then=Cast("rating_sum", FloatField()) / Cast("rating_count", FloatField())),
@@ -128,6 +160,12 @@ def doctor_list(
     elif ordering == "name":
         doctors = doctors.order_by("user__name_key", "id")
     return doctors
+
+
+def _at_clinics(**clinic_filters) -> QuerySet:
+    """Ids of the doctors working at a clinic matching the filters, as a subquery."""
+    memberships = Doctor.clinics.through.objects.filter(**{f"clinic__{k}": v for k, v in clinic_filters.items()})
+    return memberships.values("doctor_id")
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -181,8 +219,5 @@ def doctor_ids_by_next_available(*, doctors: QuerySet[Doctor], now: datetime | N
 
 def doctors_in_order(*, ids: list) -> list[Doctor]:
     """The doctors with these ids, in this order, with what the list shows prefetched."""
-    by_id = {
-        doctor.id: doctor
-        for doctor in Doctor.objects.filter(id__in=ids).select_related("user", "specialty").prefetch_related("clinics")
-    }
+    by_id = {doctor.id: doctor for doctor in _shown(Doctor.objects.filter(id__in=ids))}
     return [by_id[doctor_id] for doctor_id in ids if doctor_id in by_id]
