@@ -70,6 +70,8 @@ def privacy_export(user) -> dict:
                 "id": str(event.id),
                 "purpose": event.purpose,
                 "action": event.action,
+                # who gave or withdrew it when not the person themself: their guardian
+                "actor": str(event.actor_id) if event.actor_id else None,
                 "grant": str(event.grant_id) if event.grant_id else None,
                 "doctor": str(event.doctor_id) if event.doctor_id else None,
                 "categories": event.categories,

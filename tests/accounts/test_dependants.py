@@ -255,11 +255,15 @@ def test_the_export_names_dependants_and_guardians_and_spent_invitations_go(as_u
         guardianship=guardianship, dependant=child, expires_at=timezone.now() - timedelta(days=31)
     )
 
+    consent = grant_for(as_user(patient_ayse), child_id)
+
     mine = as_user(patient_ayse).get("/api/v1/health-profile/export/", {"format": "json"}).json()
     theirs = as_user(child).get("/api/v1/health-profile/export/", {"format": "json"}).json()
 
     assert [row["person"] for row in mine["dependants"]] == [child_id]
     assert [row["person"] for row in theirs["guardians"]] == [str(patient_ayse.id)]
+    assert [(row["id"], row["actor"]) for row in theirs["consents"]] == [(consent["id"], str(patient_ayse.id))]
+    assert mine["consents"] == []
     assert spent_handover_invitations(timezone.now(), dry_run=True) == 1
     assert spent_handover_invitations(timezone.now()) == 1
     assert not HandoverInvitation.objects.exists()
