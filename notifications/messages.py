@@ -1,7 +1,8 @@
 """Message bodies, rendered at send time from templates in the recipient's language (tr/en).
 
 Only display values reach a template: the clinic and doctor names, the appointment's date and
-time in the clinic's time zone and, in e-mails only, the recipient's first name. A visit reason,
+time in the clinic's time zone and, in e-mails only, the recipient's first name (and, in a notice
+to a doctor or clinic that received a patient's data, that patient's name). A visit reason,
 exam type or anything from a health profile can never get in, because `context_check` refuses any
 other key when the outbox row is written.
 
@@ -34,6 +35,9 @@ ALLOWED_CONTEXT_KEYS = frozenset(
         "campaign_title",
         "verification_id",
         "invitation_id",
+        # recipient notices (KVKK Art. 11): what happened, and whose data (in e-mails only)
+        "notice_event",
+        "patient_name",
     }
 )
 
@@ -60,6 +64,7 @@ SUBJECTS = {
         Kind.BREACH_NOTICE: "Kişisel verilerinizle ilgili bir bildirim",
         Kind.HANDOVER_INVITATION: "Medplatform hesabınızı devralın",
         Kind.HANDOVER_COMPLETED: "Hesap devri tamamlandı",
+        Kind.RECIPIENT_NOTICE: "Size aktarılan kişisel verilerle ilgili bir bildirim",
     },
     "en": {
         Kind.APPOINTMENT_BOOKED: "Your appointment is booked",
@@ -75,6 +80,7 @@ SUBJECTS = {
         Kind.BREACH_NOTICE: "A notice about your personal data",
         Kind.HANDOVER_INVITATION: "Take over your Medplatform account",
         Kind.HANDOVER_COMPLETED: "The account handover is complete",
+        Kind.RECIPIENT_NOTICE: "A notice about personal data you received",
     },
 }
 
@@ -169,12 +175,17 @@ def render(*, kind: str, language: str, channel: str, recipient, context: dict) 
         "clinic_name": context.get("clinic_name") or "",
         "when": local_time(context.get("start"), context.get("timezone"), language),
         "campaign_title": context.get("campaign_title") or "",
+        "notice_event": context.get("notice_event") or "",
         **_secrets(kind, recipient, context),
     }
     if short:
         template = f"notifications/messages/{language}/short/{kind}.txt"
     else:
         template = f"notifications/messages/{language}/{kind}.txt"
-        values.update(first_name=recipient.first_name, doctor_name=context.get("doctor_name") or "")
+        values.update(
+            first_name=recipient.first_name,
+            doctor_name=context.get("doctor_name") or "",
+            patient_name=context.get("patient_name") or "",
+        )
     body = render_to_string(template, values)
     return SUBJECTS[language][kind], " ".join(body.split())

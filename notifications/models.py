@@ -30,6 +30,7 @@ class Kind(models.TextChoices):
     BREACH_NOTICE = "breach_notice", _("Notice of a personal-data breach")
     HANDOVER_INVITATION = "handover_invitation", _("Invitation to take over your account")
     HANDOVER_COMPLETED = "handover_completed", _("An account was taken over by its owner")
+    RECIPIENT_NOTICE = "recipient_notice", _("A patient's data was corrected or erased")
 
 
 class Channel(models.TextChoices):

@@ -21,6 +21,7 @@ from privacy.context import SYSTEM, ActContext
 from privacy.contract import erasure_steps, export_sections, summary_providers
 from privacy.guard import sensitive_read
 from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
+from privacy.recipient_notices import ERASURE, RECTIFICATION, data_recipients, full_name, recipient_notices_send
 from privacy.services import audit_record, consent_withdraw
 
 RESPONSE_DAYS = 30
@@ -47,7 +48,9 @@ def check_privacy_request_status(*, privacy_request: DataSubjectRequest, status:
 def privacy_request_update(
     *, privacy_request: DataSubjectRequest, actor: User, status: str, context: ActContext = SYSTEM
 ) -> DataSubjectRequest:
-    """Close a data-subject request, stamp when it was answered and audit who changed it from what to what."""
+    """Close a data-subject request, stamp when it was answered and audit who changed it from what to
+    what. An answered rectification request tells every doctor and clinic that received the data
+    (privacy/recipient_notices.py)."""
     with transaction.atomic():
         locked = DataSubjectRequest.objects.select_for_update().get(pk=privacy_request.pk)
         check_privacy_request_status(privacy_request=locked, status=status)
@@ -62,6 +65,17 @@ def privacy_request_update(
             metadata={"request": str(locked.pk), "type": locked.type, "from": old_status, "to": status},
             context=context,
         )
+        if locked.type == DataSubjectRequest.Type.RECTIFICATION and status == DataSubjectRequest.Status.ANSWERED:
+            subject = locked.subject
+            recipient_notices_send(
+                subject=subject,
+                event=RECTIFICATION,
+                recipients=data_recipients(subject),
+                patient_name=full_name(subject),
+                request_id=str(locked.pk),
+                actor=actor,
+                context=context,
+            )
     return locked
 
 
@@ -88,6 +102,8 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
     if not user.check_password(password):
         raise ValidationFailed(fields={"password": [_("The password is not correct.")]})
     with transaction.atomic():
+        # Who received the data, and the name they know the patient by, before the cascade removes them.
+        recipients, patient_name = data_recipients(user), full_name(user)
         active = ConsentEvent.objects.filter(
             subject=user, action=ConsentEvent.Action.GRANT, withdrawal__isnull=True
         ).values_list("id", flat=True)
@@ -107,6 +123,14 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
         user.set_unusable_password()
         user.save()
         audit_record(actor=user, action="account_erased", patient=user, context=context)
+        recipient_notices_send(
+            subject=user,
+            event=ERASURE,
+            recipients=recipients,
+            patient_name=patient_name,
+            actor=user,
+            context=context,
+        )
 
 
 def privacy_summary(*, user: User) -> dict:

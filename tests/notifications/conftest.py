@@ -60,6 +60,7 @@ ACCOUNT_KINDS = (
     Kind.BREACH_NOTICE,
     Kind.HANDOVER_INVITATION,
     Kind.HANDOVER_COMPLETED,
+    Kind.RECIPIENT_NOTICE,
 )
 EVENT_KINDS = [kind for kind in Kind.values if kind not in ACCOUNT_KINDS]
 

@@ -118,3 +118,27 @@ def test_the_body_is_in_the_recipients_language(fake_twilio, django_capture_on_c
     notification_dispatch(notification_id=str(row.id))
 
     assert fake_twilio.messages[0].body.startswith("Reminder: your appointment at Klinik X is on 12 Mar 2030, 09:30")
+
+
+@pytest.mark.parametrize("event", ["rectification", "erasure"])
+@pytest.mark.parametrize("language", ["tr", "en"])
+def test_a_recipient_notice_names_the_patient_in_the_e_mail_only_and_no_health_data(event, language):
+    context = {"notice_event": event, "patient_name": PHISHING_NAME}
+    doctor = User(first_name="Ali")
+
+    _subject, e_mail = render(
+        kind=Kind.RECIPIENT_NOTICE, language=language, channel=Channel.EMAIL, recipient=doctor, context=context
+    )
+    shorts = [
+        render(kind=Kind.RECIPIENT_NOTICE, language=language, channel=channel, recipient=doctor, context=context)[1]
+        for channel in (Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE)
+    ]
+
+    assert e_mail.startswith(("Sayın Ali,", "Dear Ali,")) and PHISHING_NAME in e_mail and "{" not in e_mail
+    words = {("tr", "erasure"): "sildirdi", ("en", "erasure"): "erased", ("tr", "rectification"): "düzelt"}
+    assert words.get((language, event), "corrected") in e_mail
+    for body in shorts:
+        assert body and "{" not in body and "evil.example" not in body and "Ali" not in body
+    for body in [e_mail, *shorts]:
+        for health_text in VISIT_REASONS + HEALTH_ENTRIES:
+            assert health_text not in body
