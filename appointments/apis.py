@@ -308,9 +308,15 @@ class AppointmentListApi(APIView):
             context=act_context(request),
             **data,
         )
-        appointment = selectors.appointment_detail(
-            viewer=request.user, appointment_id=appointment.id, context=act_context(request)
-        )
+        if _replayed:
+            appointment = selectors.appointment_detail(
+                viewer=request.user, appointment_id=appointment.id, context=act_context(request)
+            )
+        else:
+            # The booking in hand has what the answer shows: no second read.
+            appointment = selectors.appointment_shown(
+                viewer=request.user, appointment=appointment, context=act_context(request)
+            )
         output = AppointmentDetailOutput(appointment, context={"viewer": request.user})
         return Response(output.data, status=status.HTTP_201_CREATED)
 
@@ -339,10 +345,11 @@ class AppointmentDetailApi(APIView):
 
 
 class _AppointmentActionApi(APIView):
-    def respond(self, request, appointment_id):
-        """The whole appointment, as the booking answers (API.md: every action does)."""
-        appointment = selectors.appointment_detail(
-            viewer=request.user, appointment_id=appointment_id, context=act_context(request)
+    def respond(self, request, appointment: Appointment):
+        """The whole appointment, as the booking answers (API.md: every action does), from the row
+        the service has just written."""
+        appointment = selectors.appointment_shown(
+            viewer=request.user, appointment=appointment, context=act_context(request)
         )
         return Response(AppointmentDetailOutput(appointment, context={"viewer": request.user}).data)
 
@@ -355,8 +362,8 @@ class AppointmentCancelApi(_AppointmentActionApi):
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
         data = validated(self.Input, request.data)
-        services.appointment_cancel(appointment=appointment, actor=request.user, reason=data["reason"])
-        return self.respond(request, appointment_id)
+        appointment = services.appointment_cancel(appointment=appointment, actor=request.user, reason=data["reason"])
+        return self.respond(request, appointment)
 
 
 class AppointmentRescheduleApi(_AppointmentActionApi):
@@ -369,24 +376,24 @@ class AppointmentRescheduleApi(_AppointmentActionApi):
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
         data = validated(self.Input, request.data)
-        services.appointment_reschedule(appointment=appointment, actor=request.user, start=data["start"])
-        return self.respond(request, appointment_id)
+        appointment = services.appointment_reschedule(appointment=appointment, actor=request.user, start=data["start"])
+        return self.respond(request, appointment)
 
 
 class AppointmentCompleteApi(_AppointmentActionApi):
     @extend_schema(request=None, responses=AppointmentDetailOutput)
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
-        services.appointment_complete(appointment=appointment, actor=request.user)
-        return self.respond(request, appointment_id)
+        appointment = services.appointment_complete(appointment=appointment, actor=request.user)
+        return self.respond(request, appointment)
 
 
 class AppointmentNoShowApi(_AppointmentActionApi):
     @extend_schema(request=None, responses=AppointmentDetailOutput)
     def post(self, request, appointment_id):
         appointment = selectors.appointment_get(viewer=request.user, appointment_id=appointment_id)
-        services.appointment_mark_no_show(appointment=appointment, actor=request.user)
-        return self.respond(request, appointment_id)
+        appointment = services.appointment_mark_no_show(appointment=appointment, actor=request.user)
+        return self.respond(request, appointment)
 
 
 class AppointmentIcsApi(APIView):

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Func, IntegerField, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,9 +76,39 @@ def _hold_schedule(doctor: Doctor, *, exclusive: bool) -> None:
         cursor.execute(f"SELECT 1 FROM accounts_doctor WHERE id = %s FOR {mode}", [doctor.pk])  # noqa: S608
 
 
-def _hold_patient(patient: User) -> None:
-    """One booking change per patient at a time: limits and idempotency keys are checked safely."""
-    User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
+def _hold_patient_and_doctor(patient: User, doctor: Doctor, idempotency_key: str | None) -> tuple[bool, int | None]:
+    """The booking's locks in one statement, taken after the consent (the order of a withdrawal
+    or an erasure): the patient's row for update (one booking change per patient at a time, so
+    limits and idempotency keys are checked safely) and the doctor's row shared (ordered against
+    time off, see `_hold_schedule`). Returns the doctor's current `is_active` and the id of the
+    patient's idempotency record for `idempotency_key`, if any, read under those locks."""
+    users, doctors, records = User._meta.db_table, Doctor._meta.db_table, IdempotencyRecord._meta.db_table
+    locks = " FOR UPDATE OF u FOR SHARE OF d" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"SELECT d.is_active, r.id FROM {users} u JOIN {doctors} d ON d.id = %s "  # noqa: S608 - table names
+        f"LEFT JOIN {records} r ON r.user_id = u.id AND r.key = %s WHERE u.id = %s{locks}"
+    )
+    pk = User._meta.pk
+    params = [
+        Doctor._meta.pk.get_db_prep_value(doctor.pk, connection),
+        idempotency_key or "",
+        pk.get_db_prep_value(patient.pk, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise SlotUnavailable()
+    return bool(row[0]), (row[1] if idempotency_key else None)
+
+
+def _history_known(appointment: Appointment, changes: list[AppointmentStatusChange]) -> None:
+    """Hand `appointment.history.all()` the rows this transaction wrote, as a prefetch would, so
+    that the answer to a new booking does not read back the one row it has just inserted."""
+    history = appointment.history.all()
+    history._result_cache = changes
+    history._prefetch_done = True
+    appointment._prefetched_objects_cache = {"history": history}
 
 
 def _is_slot_constraint(exc: IntegrityError) -> bool:
@@ -285,26 +316,40 @@ def _local_day(instant: datetime, clinic: Clinic):
     return instant.astimezone(zone(clinic.timezone)).date()
 
 
-def _check_patient(
-    *, patient: User, doctor: Doctor, clinic: Clinic, start: datetime, end: datetime, now: datetime, exclude=None
-):
-    """No two bookings of one patient at once; at most N upcoming; one per doctor per local day."""
+def _count(rows) -> Subquery:
+    """`SELECT COUNT(*)` of `rows` as a scalar subquery."""
+    counted = rows.order_by().annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+    return Subquery(counted.values("n"))
+
+
+def _clinic_with_patient_limits(
+    *, clinic_id, patient: User, doctor: Doctor, start: datetime, end: datetime, tz: str, now: datetime, exclude=None
+) -> Clinic:
+    """The slot's clinic and, in the same query, what the patient's limits compare: bookings of the
+    patient overlapping the slot, upcoming bookings, and upcoming bookings with this doctor that
+    local day."""
     booked = Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED)
     if exclude is not None:
         booked = booked.exclude(pk=exclude.pk)
-    if booked.filter(start__lt=end, end__gt=start).exists():
-        raise SlotUnavailable(_("You already have an appointment at that time."))
     upcoming = booked.filter(start__gt=now)
-    if exclude is None and upcoming.count() >= settings.BOOKING_MAX_FUTURE_APPOINTMENTS:
+    day_start = datetime.combine(start.astimezone(zone(tz)).date(), time.min, tzinfo=zone(tz))
+    return Clinic.objects.annotate(
+        overlapping=_count(booked.filter(start__lt=end, end__gt=start)),
+        upcoming=_count(upcoming),
+        same_day=_count(upcoming.filter(doctor=doctor, start__gte=day_start, start__lt=day_start + timedelta(days=1))),
+    ).get(pk=clinic_id)
+
+
+def _check_patient(clinic: Clinic, *, rescheduling: bool = False) -> None:
+    """No two bookings of one patient at once; at most N upcoming; one per doctor per local day."""
+    if clinic.overlapping:
+        raise SlotUnavailable(_("You already have an appointment at that time."))
+    if not rescheduling and clinic.upcoming >= settings.BOOKING_MAX_FUTURE_APPOINTMENTS:
         raise BookingLimitReached(
             _("You can hold at most %(limit)d upcoming appointments.")
             % {"limit": settings.BOOKING_MAX_FUTURE_APPOINTMENTS}
         )
-    day = _local_day(start, clinic)
-    tz = zone(clinic.timezone)
-    day_start = datetime.combine(day, time.min, tzinfo=tz)
-    same_day = upcoming.filter(doctor=doctor, start__gte=day_start, start__lt=day_start + timedelta(days=1))
-    if same_day.exists():
+    if clinic.same_day:
         raise BookingLimitReached(_("You already have an appointment with this doctor on that day."))
 
 
@@ -343,22 +388,29 @@ def appointment_book(
         with transaction.atomic():
             # The consent first, then the patient: the same order as a withdrawal or an erasure.
             consent_hold(subject=patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
-            _hold_patient(patient)
-            if idempotency_key:
-                replay = _idempotent_replay(patient, idempotency_key, request_hashes)
+            doctor_active, record_id = _hold_patient_and_doctor(patient, doctor, idempotency_key)
+            if record_id is not None:
+                replay = _idempotent_replay(record_id, request_hashes)
                 if replay is not None:
                     return replay, True
-            if not doctor.is_active:
+            if not doctor_active:
                 raise SlotUnavailable()
             now = timezone.now()
-            _hold_schedule(doctor, exclusive=False)
             slot = selectors.schedule_around(doctor=doctor, instant=start).find_slot(doctor.id, start, now=now)
             if slot is None:
                 raise SlotUnavailable()
             if visit_type not in slot.visit_types:
                 raise SlotUnavailable(_("The doctor does not offer this visit type at this time."))
-            clinic = Clinic.objects.get(pk=slot.clinic_id)
-            _check_patient(patient=patient, doctor=doctor, clinic=clinic, start=slot.start, end=slot.end, now=now)
+            clinic = _clinic_with_patient_limits(
+                clinic_id=slot.clinic_id,
+                patient=patient,
+                doctor=doctor,
+                start=slot.start,
+                end=slot.end,
+                tz=slot.timezone,
+                now=now,
+            )
+            _check_patient(clinic)
             appointment = Appointment(
                 patient=patient,
                 doctor=doctor,
@@ -370,14 +422,15 @@ def appointment_book(
                 visit_reason=visit_reason,
                 exam_type=exam_type,
             )
+            # No savepoint: a constraint error ends this transaction, and the booking with it.
             try:
-                with transaction.atomic():
-                    appointment.save(force_insert=True)
+                appointment.save(force_insert=True)
             except IntegrityError as exc:
                 if _is_slot_constraint(exc):
                     raise SlotUnavailable() from exc
                 raise
-            _record_change(appointment, from_status="", actor=actor)
+            change = _record_change(appointment, from_status="", actor=actor)
+            _history_known(appointment, [change])
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     user=patient,
@@ -398,10 +451,8 @@ def appointment_book(
     return _retrying(work)
 
 
-def _idempotent_replay(user: User, key: str, request_hashes: Sequence[str]) -> Appointment | None:
-    record = IdempotencyRecord.objects.filter(user=user, key=key).select_related("appointment").first()
-    if record is None:
-        return None
+def _idempotent_replay(record_id: int, request_hashes: Sequence[str]) -> Appointment | None:
+    record = IdempotencyRecord.objects.select_related("appointment").get(pk=record_id)
     if record.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
         record.delete()
         return None
@@ -410,8 +461,11 @@ def _idempotent_replay(user: User, key: str, request_hashes: Sequence[str]) -> A
     return record.appointment
 
 
-def _locked(appointment: Appointment) -> Appointment:
-    return Appointment.objects.select_for_update().select_related("clinic", "doctor__user").get(pk=appointment.pk)
+def _locked(appointment: Appointment, *, also: tuple[str, ...] = ()) -> Appointment:
+    """The appointment row for update (and the rows of `also`, e.g. its patient and doctor), read
+    with what its answer and notifications show; the clinic and the users stay unlocked."""
+    rows = Appointment.objects.select_related("clinic", "doctor__user", "patient")
+    return rows.select_for_update(of=("self", *also)).get(pk=appointment.pk)
 
 
 def _check_visible(actor: User, appointment: Appointment) -> None:
@@ -463,8 +517,10 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
     def work():
         with transaction.atomic():
             consent_hold(subject=appointment.patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
-            _hold_patient(appointment.patient)
-            current = _locked(appointment)
+            # One statement locks the appointment, its patient (one booking change per patient at a
+            # time) and its doctor (exclusively, which also orders it against time off, as
+            # `_hold_schedule` does for a booking).
+            current = _locked(appointment, also=("patient", "doctor"))
             if current.status != Appointment.Status.BOOKED:
                 raise InvalidTransition()
             now = timezone.now()
@@ -473,28 +529,29 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
             if can_act_for(actor, current.patient_id):
                 if now > current.start - timedelta(minutes=current.clinic.cancel_cutoff_minutes):
                     raise TooLateToCancel()
-            _hold_schedule(current.doctor, exclusive=False)
             schedule = selectors.schedule_around(doctor=current.doctor, instant=start, exclude_appointment=current)
             slot = schedule.find_slot(current.doctor_id, start, now=now)
             if slot is None or slot.clinic_id != current.clinic_id:
                 raise SlotUnavailable()
             if current.visit_type not in slot.visit_types:
                 raise SlotUnavailable(_("The doctor does not offer this visit type at this time."))
-            _check_patient(
+            limits = _clinic_with_patient_limits(
+                clinic_id=current.clinic_id,
                 patient=current.patient,
                 doctor=current.doctor,
-                clinic=current.clinic,
                 start=slot.start,
                 end=slot.end,
+                tz=slot.timezone,
                 now=now,
                 exclude=current,
             )
+            _check_patient(limits, rescheduling=True)
             previous_start = current.start
             previous_end = current.end
             current.start, current.end = slot.start, slot.end
+            # No savepoint: a constraint error ends this transaction, and nothing has changed.
             try:
-                with transaction.atomic():
-                    current.save(update_fields=["start", "end", "updated_at"])
+                current.save(update_fields=["start", "end", "updated_at"])
             except IntegrityError as exc:
                 if _is_slot_constraint(exc):
                     raise SlotUnavailable() from exc

@@ -32,7 +32,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Func, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -43,6 +43,7 @@ from medplatform.errors import ConsentRequired
 from notifications.channels import Accepted, Outgoing, PermanentSendError, TransientSendError, channel_for
 from notifications.messages import context_check, language_of, render
 from notifications.models import (
+    PREFERENCE_CHANNELS,
     PROVIDER_STATUS,
     Channel,
     Kind,
@@ -85,10 +86,7 @@ def destination_hash(phone) -> str:
     return keyed_hash(str(phone), purpose="notification_destination")
 
 
-def _channels_for(recipient: User, kind: str, wanted: list[str] | None) -> list[str]:
-    if wanted is None:
-        preference = NotificationPreference.objects.filter(user=recipient).first()
-        wanted = preference.enabled_channels() if preference else list(DEFAULT_CHANNELS)
+def _channels_for(recipient: User, kind: str, wanted: list[str]) -> list[str]:
     channels: list[str] = []
     for channel in wanted:
         if channel in (Channel.SMS, Channel.WHATSAPP):
@@ -105,26 +103,30 @@ def _channels_for(recipient: User, kind: str, wanted: list[str] | None) -> list[
     return channels
 
 
-def _over_cap(*, recipient: User, appointment_id: str | None, adding: int, now: datetime) -> bool:
-    """OWASP API4: a user or an appointment can trigger only so many messages a day."""
-    since = now - timedelta(days=1)
-    recent = Notification.objects.filter(created_at__gte=since).exclude(last_error=CAPPED)
-    if recent.filter(recipient=recipient).count() + adding > settings.NOTIFICATIONS_MAX_PER_USER_PER_DAY:
-        return True
+def _count(rows) -> Subquery:
+    """`SELECT COUNT(*)` of `rows` as a scalar subquery (no GROUP BY: the count of the whole set)."""
+    return Subquery(
+        rows.order_by().annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField())).values("n")
+    )
+
+
+def _outbox_state(*, recipient: User, kind: str, event_key: str, appointment_id: str | None, now: datetime) -> dict:
+    """In one query: the recipient's channel preferences, how many rows this event already has,
+    and the counts the daily caps compare (per user, per appointment, per phone number)."""
+    recent = Notification.objects.filter(created_at__gte=now - timedelta(days=1)).exclude(last_error=CAPPED)
+    counts = {
+        "existing": _count(Notification.objects.filter(event_key=event_key, recipient=OuterRef("pk"))),
+        "per_user": _count(recent.filter(recipient=OuterRef("pk"))),
+    }
     if appointment_id is not None:
-        per_appointment = recent.filter(appointment_id=appointment_id).count()
-        if per_appointment + adding > settings.NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY:
-            return True
-    return False
-
-
-def _number_over_cap(*, phone, adding: int, now: datetime) -> bool:
-    """A phone number gets only so many messages a day, however many accounts name it."""
-    recent = Notification.objects.filter(
-        created_at__gte=now - timedelta(days=1),
-        destination_hash__in=keyed_hashes(str(phone), purpose="notification_destination"),
-    ).exclude(last_error=CAPPED)
-    return recent.count() + adding > settings.NOTIFICATIONS_MAX_PER_NUMBER_PER_DAY
+        counts["per_appointment"] = _count(recent.filter(appointment_id=appointment_id))
+    if phone_may_receive(recipient, kind):
+        hashes = keyed_hashes(str(recipient.phone), purpose="notification_destination")
+        counts["per_number"] = _count(recent.filter(destination_hash__in=hashes))
+    preference = [f"notification_preference__{name}" for name in ("id", *PREFERENCE_CHANNELS)]
+    # One per recipient of an event (the patient; the doctor too when the patient cancels), never
+    # per row of a list: indexing rather than .get(), which the N+1 detector counts per call site.
+    return User.objects.filter(pk=recipient.pk).annotate(**counts).values(*preference, *counts)[0]
 
 
 def message_recipient(recipient: User, kind: str) -> User:
@@ -145,7 +147,11 @@ def notification_enqueue(
     transactional: bool = True,
     channels: list[str] | None = None,
 ) -> list[Notification]:
-    """Write the outbox rows for one event (inside the caller's transaction) and dispatch after commit."""
+    """Write the outbox rows for one event (inside the caller's transaction) and dispatch after commit.
+
+    Two queries in the common case: the state (preferences, caps, rows already written, all in
+    one), then one insert of the new rows. No savepoint: an error here ends the caller's
+    transaction anyway."""
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
     recipient = message_recipient(recipient, kind)
@@ -154,49 +160,68 @@ def notification_enqueue(
     if appointment_id is not None:
         appointment_id = str(UUID(appointment_id))
     now = timezone.now()
-    rows = []
-    with transaction.atomic():
+    rows: list[Notification] = []
+    with transaction.atomic(savepoint=False):
         if kind == Kind.MARKETING or not transactional:
             try:
                 consent_hold(subject=recipient, purpose=Purpose.MARKETING_MESSAGES)
             except ConsentRequired:
                 return []
+        state = _outbox_state(
+            recipient=recipient, kind=kind, event_key=event_key, appointment_id=appointment_id, now=now
+        )
+        if channels is None:
+            if state["notification_preference__id"] is None:
+                channels = list(DEFAULT_CHANNELS)
+            else:
+                channels = [c for c in PREFERENCE_CHANNELS if state[f"notification_preference__{c}"]]
         channels = _channels_for(recipient, kind, channels)
-        existing = {
-            n.channel: n
-            for n in Notification.objects.filter(event_key=event_key, recipient=recipient, channel__in=channels)
-        }
+        existing = {}
+        if state["existing"]:
+            existing = {
+                n.channel: n
+                for n in Notification.objects.filter(event_key=event_key, recipient=recipient, channel__in=channels)
+            }
         new_channels = [channel for channel in channels if channel not in existing]
-        capped = bool(new_channels) and _over_cap(
-            recipient=recipient, appointment_id=appointment_id, adding=len(new_channels), now=now
+        adding = len(new_channels)
+        capped = bool(new_channels) and (
+            state["per_user"] + adding > settings.NOTIFICATIONS_MAX_PER_USER_PER_DAY
+            or state.get("per_appointment", 0) + adding > settings.NOTIFICATIONS_MAX_PER_APPOINTMENT_PER_DAY
         )
         new_phone_channels = [channel for channel in new_channels if channel in PHONE_CHANNELS]
-        number_capped = bool(new_phone_channels) and _number_over_cap(
-            phone=recipient.phone, adding=len(new_phone_channels), now=now
+        number_capped = (
+            bool(new_phone_channels)
+            and state.get("per_number", 0) + len(new_phone_channels) > settings.NOTIFICATIONS_MAX_PER_NUMBER_PER_DAY
         )
+        created = []
         for channel in channels:
             if channel in existing:
                 rows.append(existing[channel])
                 continue
             to_phone = channel in PHONE_CHANNELS
             row_capped = capped or (number_capped and to_phone)
-            notification, created = Notification.objects.get_or_create(
+            notification = Notification(
                 event_key=event_key,
                 recipient=recipient,
                 channel=channel,
-                defaults={
-                    "kind": kind,
-                    "context": context,
-                    "appointment_id": appointment_id,
-                    "destination_hash": destination_hash(recipient.phone) if to_phone and recipient.phone else "",
-                    "status": Status.FAILED if row_capped else Status.PENDING,
-                    "last_error": CAPPED if row_capped else "",
-                    "next_attempt_at": now,
-                },
+                kind=kind,
+                context=context,
+                appointment_id=appointment_id,
+                destination_hash=destination_hash(recipient.phone) if to_phone and recipient.phone else "",
+                status=Status.FAILED if row_capped else Status.PENDING,
+                last_error=CAPPED if row_capped else "",
+                next_attempt_at=now,
             )
+            created.append(notification)
             rows.append(notification)
-            if created and not row_capped:
-                transaction.on_commit(partial(notification_publish, str(notification.id)))
+        if created:
+            # ignore_conflicts: a concurrent enqueue of the same event may have written a row since
+            # the look above; the unique key keeps one. Publishing a row that was not written is
+            # harmless: dispatch claims only a pending row, once.
+            Notification.objects.bulk_create(created, ignore_conflicts=True)
+            for notification in created:
+                if notification.status == Status.PENDING:
+                    transaction.on_commit(partial(notification_publish, str(notification.id)))
         if capped:
             logger.warning("notification cap reached: user=%s kind=%s (rows written as capped)", recipient.pk, kind)
         elif number_capped:

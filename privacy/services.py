@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,13 +36,17 @@ def current_version(purpose: str) -> int | None:
 
 
 def consent_active_grants(*, subject: User, purpose: str, doctor: Doctor | None = None) -> QuerySet[ConsentEvent]:
-    """Grants in force: not withdrawn, not expired, and given on the current notice version."""
+    """Grants in force: not withdrawn, not expired, and given on the current notice version.
+
+    The current version is a subquery, not a query of its own: `consent_hold` runs this on every
+    write under a consent, and the notice may change between two of them."""
+    newest = ConsentText.objects.filter(purpose=purpose).order_by("-version").values("version")[:1]
     grants = ConsentEvent.objects.filter(
         subject=subject,
         purpose=purpose,
         action=ConsentEvent.Action.GRANT,
         withdrawal__isnull=True,
-        text_version=current_version(purpose),
+        text_version=Subquery(newest),
     ).exclude(expires_at__lte=timezone.now())
     if doctor is not None:
         grants = grants.filter(doctor=doctor)
