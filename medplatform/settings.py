@@ -457,6 +457,17 @@ CELERY_BEAT_SCHEDULE.update(
 # them daily (the erasure regulation allows at most 6 months between runs) and logs each run.
 NOTIFICATION_RETENTION_DAYS = int(os.environ.get("NOTIFICATION_RETENTION_DAYS", "180"))
 PRIVACY_REQUEST_RETENTION_DAYS = int(os.environ.get("PRIVACY_REQUEST_RETENTION_DAYS", "1095"))
+
+# The data controller (KVKK Art. 10) and its application channels, shown with every consent text, in
+# the privacy summary and on the portal (privacy/controller.py). The defaults are DEMO placeholders:
+# a real deployment must set all four.
+CONTROLLER_NAME = os.environ.get("CONTROLLER_NAME", "Medplatform Demo (DEMO placeholder, not a real company)")
+CONTROLLER_ADDRESS = os.environ.get("CONTROLLER_ADDRESS", "DEMO placeholder address, İstanbul, Türkiye")
+CONTROLLER_EMAIL = os.environ.get("CONTROLLER_EMAIL", "kvkk@medplatform.invalid")
+CONTROLLER_KEP = os.environ.get("CONTROLLER_KEP", "demo-placeholder@kep.medplatform.invalid")
+# Portal messages live in the session, not in a cookie of their own: the portal sets only the
+# session, CSRF and language cookies (the cookie notice in portal/templates/portal/base.html).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # docs/retention.md says why each default: visit reasons 2 years after the visit (the medical
 # record proper is the clinic's), appointments 10 years (Turkish Code of Obligations Art. 146),
 # audit entries and consent proof 10 years, reviews 3 years, time off 1 year after it ended.

@@ -4,7 +4,13 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -18,13 +24,30 @@ from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 from privacy import retention, services, subject_rights
 from privacy.context import act_context
+from privacy.controller import controller_identity
 from privacy.models import ConsentEvent, ConsentText, DataSubjectRequest, Purpose
 
 
+class ControllerOutput(serializers.Serializer):
+    """Who the data controller is and how to apply to it (KVKK Art. 10 and 13)."""
+
+    name = serializers.CharField()
+    address = serializers.CharField()
+    email = serializers.EmailField()
+    kep = serializers.CharField(help_text="registered electronic mail (KEP) address")
+    how_to_apply = serializers.CharField(help_text="the application channels and the answer period (translated)")
+
+
 class ConsentTextOutput(serializers.ModelSerializer):
+    controller = serializers.SerializerMethodField()
+
     class Meta:
         model = ConsentText
-        fields = ["purpose", "version", "language", "text", "content_hash"]
+        fields = ["purpose", "version", "language", "text", "content_hash", "controller"]
+
+    @extend_schema_field(ControllerOutput)
+    def get_controller(self, text: ConsentText) -> dict:
+        return ControllerOutput(controller_identity()).data
 
 
 class ConsentOutput(serializers.ModelSerializer):
@@ -186,8 +209,16 @@ class PrivacyRequestApi(APIView):
         return Response(PrivacyRequestOutput(created).data, status=status.HTTP_201_CREATED)
 
 
+class PrivacySummaryOutput(serializers.Serializer):
+    user = serializers.UUIDField()
+    controller = ControllerOutput()
+    processing = serializers.ListField(child=serializers.DictField(), help_text="data, purpose, basis, recipients")
+    consents = serializers.ListField(child=serializers.DictField())
+    rights = serializers.CharField()
+
+
 class PrivacySummaryApi(APIView):
-    @extend_schema(responses=inline_serializer("PrivacySummary", {"processing": serializers.ListField()}))
+    @extend_schema(responses=PrivacySummaryOutput)
     def get(self, request):
         return Response(subject_rights.privacy_summary(user=request.user))
 

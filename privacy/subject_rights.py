@@ -19,6 +19,7 @@ from medplatform.date_fields import clinic_time
 from medplatform.errors import ValidationFailed
 from privacy.context import SYSTEM, ActContext
 from privacy.contract import erasure_steps, export_sections, summary_providers
+from privacy.controller import controller_identity
 from privacy.guard import sensitive_read
 from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
 from privacy.recipient_notices import ERASURE, RECTIFICATION, data_recipients, full_name, recipient_notices_send
@@ -145,6 +146,7 @@ def privacy_summary(*, user: User) -> dict:
         processing.extend(provider(user))
     return {
         "user": str(user.pk),
+        "controller": controller_identity(),
         "processing": processing,
         "consents": [
             {
