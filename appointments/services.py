@@ -638,8 +638,7 @@ def appointments_for_withdrawn_consent(*, patient: User) -> dict:
     freed: dict = {}
     for appointment in future:
         freed.setdefault(appointment.doctor_id, []).append((appointment.start, appointment.end))
-    for doctor_id in sorted(freed, key=str):
-        availability_index.touch(doctor_id=doctor_id, spans=freed[doctor_id])
+    availability_index.touch_doctors(freed)
     erased = (
         Appointment.objects.filter(patient=patient)
         .exclude(visit_reason__isnull=True, exam_type__isnull=True)

@@ -30,7 +30,8 @@ from appointments.services import (
     working_hours_update,
 )
 from medplatform.errors import ApplicationError
-from tests.appointments.conftest import grant_booking_consent
+from privacy.services import consent_active_grants, consent_withdraw
+from tests.appointments.conftest import at, book, grant_booking_consent
 from tests.factories import ClinicFactory, DoctorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -350,3 +351,18 @@ def test_rebuild_availability_check_reports_a_difference_and_the_rebuild_repairs
 
     call_command("rebuild_availability", "--check")
     assert "no differences" in capsys.readouterr().out
+
+
+def test_withdrawing_the_booking_consent_frees_the_slots_with_every_doctor_in_the_index(
+    ayse, schedule_x, schedule_y, day
+):
+    book(ayse, schedule_x, at(day, 10))
+    book(ayse, schedule_y, at(day, 11))
+    full = dict(DayAvailability.objects.filter(day=day).values_list("doctor_id", "free_slots"))
+    grant = consent_active_grants(subject=ayse, purpose="appointment_health_data").get()
+
+    consent_withdraw(subject=ayse, grant_id=grant.id)
+
+    freed = dict(DayAvailability.objects.filter(day=day).values_list("doctor_id", "free_slots"))
+    assert freed == {schedule_x.id: full[schedule_x.id] + 1, schedule_y.id: full[schedule_y.id] + 1}
+    assert availability_index.differences() == []
