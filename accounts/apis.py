@@ -19,13 +19,15 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import login_limits, second_factor, selectors, services
 from accounts.errors import InvalidCredentials, SecondFactorRequired
-from accounts.models import Clinic, User
+from accounts.models import Clinic, ClinicInvitation, User
 from accounts.permissions import IsPlatformAdmin
 from accounts.serializers import (
     ClinicInput,
+    ClinicInvitationOutput,
     ClinicOutput,
     DoctorDetailOutput,
     DoctorInput,
+    InvitationCreatedOutput,
     SpecialtyOutput,
     StaffInput,
     StaffOutput,
@@ -207,19 +209,51 @@ class ClinicDetailApi(APIView):
         return Response(ClinicOutput(get_object_or_404(Clinic, id=clinic_id)).data)
 
 
+def _invitation_sent(invitation: ClinicInvitation) -> Response:
+    return Response({"invitation": ClinicInvitationOutput(invitation).data}, status=status.HTTP_202_ACCEPTED)
+
+
 class ClinicStaffApi(APIView):
-    @extend_schema(request=StaffInput, responses={201: StaffOutput})
+    @extend_schema(request=StaffInput, responses={201: StaffOutput, 202: InvitationCreatedOutput})
     def post(self, request, clinic_id):
         clinic = get_object_or_404(Clinic, id=clinic_id)
         data = validated(StaffInput, request.data)
-        membership = services.clinic_staff_add(actor=request.user, clinic=clinic, **data)
-        return Response(StaffOutput(membership).data, status=status.HTTP_201_CREATED)
+        added = services.clinic_staff_add(actor=request.user, clinic=clinic, **data)
+        if isinstance(added, ClinicInvitation):
+            return _invitation_sent(added)
+        return Response(StaffOutput(added).data, status=status.HTTP_201_CREATED)
 
 
 class ClinicDoctorApi(APIView):
-    @extend_schema(request=DoctorInput, responses={201: DoctorDetailOutput})
+    @extend_schema(request=DoctorInput, responses={201: DoctorDetailOutput, 202: InvitationCreatedOutput})
     def post(self, request, clinic_id):
         clinic = get_object_or_404(Clinic, id=clinic_id)
         data = validated(DoctorInput, request.data)
         doctor = services.clinic_doctor_add(actor=request.user, clinic=clinic, **data)
+        if isinstance(doctor, ClinicInvitation):
+            return _invitation_sent(doctor)
         return Response(DoctorDetailOutput(doctor).data, status=status.HTTP_201_CREATED)
+
+
+class MyInvitationListApi(APIView):
+    """The clinic invitations of the doctor or staff member who asks (every status, newest first)."""
+
+    pagination_class = Pagination
+
+    @extend_schema(responses=ClinicInvitationOutput(many=True))
+    def get(self, request):
+        return paginated_response(self, selectors.clinic_invitation_list(user=request.user), ClinicInvitationOutput)
+
+
+class MyInvitationAcceptApi(APIView):
+    @extend_schema(request=None, responses=ClinicInvitationOutput)
+    def post(self, request, invitation_id):
+        invitation = services.clinic_invitation_accept(user=request.user, invitation_id=invitation_id)
+        return Response(ClinicInvitationOutput(invitation).data)
+
+
+class MyInvitationDeclineApi(APIView):
+    @extend_schema(request=None, responses=ClinicInvitationOutput)
+    def post(self, request, invitation_id):
+        invitation = services.clinic_invitation_decline(user=request.user, invitation_id=invitation_id)
+        return Response(ClinicInvitationOutput(invitation).data)

@@ -309,3 +309,44 @@ class HandoverInvitation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"handover invitation for {self.dependant_id}"
+
+
+class ClinicInvitation(TimeStampedModel):
+    """An invitation to an existing doctor or staff member to also work at another clinic.
+
+    Until the person accepts, nothing is linked: the inviting clinic sees none of their schedule,
+    time off or appointments (accounts.services.clinic_invitation_accept links them)."""
+
+    class Kind(models.TextChoices):
+        DOCTOR = "doctor", _("Doctor")
+        STAFF = "staff", _("Clinic staff")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="clinic_invitations")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # For staff: the ClinicMembership role the membership gets on acceptance; blank for doctors.
+    staff_role = models.CharField(max_length=20, choices=ClinicMembership.Role.choices, blank=True)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="clinic_invitations_sent"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "user", "kind"],
+                condition=models.Q(status="pending"),
+                name="one_pending_clinic_invitation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} invitation of {self.user_id} to {self.clinic_id} ({self.status})"

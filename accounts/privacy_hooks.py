@@ -4,7 +4,8 @@ Account erasure strips these fields in privacy.subject_rights.account_erase; the
 retention is the account's life (the owner erases it), so no periodic rule applies to it. Spent
 verification codes (keyed hashes only) go a day after they expire. Guardianships are the record
 of who acted for whom and stay while the dependant's account does; handover invitations (no
-token stored) go 30 days after they expire.
+token stored) go 30 days after they expire. Clinic invitations go 90 days after they are
+answered; a pending one stays until it is answered (or the account goes).
 """
 
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import ContactVerification, Guardianship, HandoverInvitation
+from accounts.models import ClinicInvitation, ContactVerification, Guardianship, HandoverInvitation
 from medplatform.date_fields import clinic_time
 from privacy import retention
 from privacy.contract import Contract, RetentionAction, RetentionRule
@@ -27,6 +28,31 @@ def expired_verifications(now, *, dry_run: bool = False) -> int:
 def spent_handover_invitations(now, *, dry_run: bool = False) -> int:
     spent = HandoverInvitation.objects.filter(expires_at__lt=now - timedelta(days=30))
     return retention.delete_and_count(spent, dry_run=dry_run)
+
+
+def answered_clinic_invitations(now, *, dry_run: bool = False) -> int:
+    answered = ClinicInvitation.objects.exclude(status=ClinicInvitation.Status.PENDING).filter(
+        responded_at__lt=now - timedelta(days=90)
+    )
+    return retention.delete_and_count(answered, dry_run=dry_run)
+
+
+def clinic_invitation_export(user) -> list[dict]:
+    """The invitations the user received to work at a clinic (who invited them is the clinic's)."""
+    return [
+        {
+            "id": str(invitation.id),
+            "clinic": invitation.clinic.name,
+            "kind": invitation.kind,
+            "staff_role": invitation.staff_role,
+            "status": invitation.status,
+            "created_at": clinic_time(invitation.created_at, invitation.clinic.timezone),
+            "responded_at": clinic_time(invitation.responded_at, invitation.clinic.timezone)
+            if invitation.responded_at
+            else None,
+        }
+        for invitation in ClinicInvitation.objects.filter(user=user).select_related("clinic").order_by("created_at")
+    ]
 
 
 def _guardianship_row(guardianship: Guardianship, other) -> dict:
@@ -77,6 +103,7 @@ def account_summary(user) -> list[dict]:
 def account_export(user) -> dict:
     return {
         **guardianship_export(user),
+        "clinic_invitations": clinic_invitation_export(user),
         "patient": {
             "id": str(user.pk),
             "email": user.email,
@@ -128,6 +155,14 @@ CONTRACT = Contract(
             action=RetentionAction.DESTROY,
             period_days=30,
             run=spent_handover_invitations,
+        ),
+        "accounts.clinic_invitations": RetentionRule(
+            kind=gettext_lazy("Invitations of a doctor or staff member to work at another clinic"),
+            models=("accounts.ClinicInvitation",),
+            from_event=gettext_lazy("the answer to the invitation (accepted or declined)"),
+            action=RetentionAction.DESTROY,
+            period_days=90,
+            run=answered_clinic_invitations,
         ),
         "accounts.expired_verification_codes": RetentionRule(
             kind=gettext_lazy("Contact verification codes (kept as keyed hashes only)"),

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+from accounts.models import Clinic, ClinicInvitation, ClinicMembership, Doctor, Specialty, User
 
 
 def specialty_list() -> QuerySet[Specialty]:
@@ -28,3 +28,8 @@ def staff_doctor_list(*, viewer: User) -> QuerySet[Doctor]:
 
 def clinic_list() -> QuerySet[Clinic]:
     return Clinic.objects.all()
+
+
+def clinic_invitation_list(*, user: User) -> QuerySet[ClinicInvitation]:
+    """The user's own clinic invitations, newest first."""
+    return ClinicInvitation.objects.filter(user=user).select_related("clinic").order_by("-created_at", "id")

@@ -5,8 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
-from medplatform.date_fields import clinic_time
+from accounts.models import Clinic, ClinicInvitation, ClinicMembership, Doctor, Specialty, User
+from medplatform.date_fields import ClinicDateTimeField, clinic_time
 
 
 class UserOutput(serializers.ModelSerializer):
@@ -175,3 +175,24 @@ class DoctorListOutput(serializers.ModelSerializer):
 class DoctorDetailOutput(DoctorListOutput):
     class Meta(DoctorListOutput.Meta):
         fields = [*DoctorListOutput.Meta.fields, "registration_number", "education", "bio", "photo"]
+
+
+class ClinicInvitationOutput(serializers.ModelSerializer):
+    """An invitation to work at a clinic: what the invited person sees, and what the inviting
+    clinic's admin gets back (nothing of the person beyond what the admin typed)."""
+
+    clinic = serializers.UUIDField(source="clinic_id", read_only=True)
+    clinic_name = serializers.CharField(source="clinic.name", read_only=True)
+    created_at = ClinicDateTimeField(timezone_from="clinic.timezone")
+    responded_at = ClinicDateTimeField(timezone_from="clinic.timezone", allow_null=True)
+
+    class Meta:
+        model = ClinicInvitation
+        fields = ["id", "clinic", "clinic_name", "kind", "staff_role", "status", "created_at", "responded_at"]
+        read_only_fields = fields
+
+
+class InvitationCreatedOutput(serializers.Serializer):
+    """202: the person already has an account; nothing is linked until they accept."""
+
+    invitation = ClinicInvitationOutput()

@@ -8,6 +8,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -18,10 +19,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 from stdnum.tr import tckimlik
 
-from accounts.models import Clinic, ClinicMembership, Doctor, Specialty, User
+from accounts.models import Clinic, ClinicInvitation, ClinicMembership, Doctor, Specialty, User
 from accounts.permissions import is_clinic_admin
 from medplatform.encryption import keyed_hash, keyed_hashes
-from medplatform.errors import PermissionDenied, ValidationFailed
+from medplatform.errors import NotFound, PermissionDenied, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -138,11 +139,30 @@ def _new_invited_user(*, email: str, first_name: str, last_name: str, phone: str
     return user
 
 
+def _invite(*, actor: User, clinic: Clinic, user: User, kind: str, staff_role: str = "") -> ClinicInvitation:
+    """An existing person is never attached to a clinic by its admin alone: they are invited, and
+    nothing is linked (schedule, time off, appointments stay invisible) until they accept."""
+    if ClinicInvitation.objects.filter(
+        clinic=clinic, user=user, kind=kind, status=ClinicInvitation.Status.PENDING
+    ).exists():
+        raise ValidationFailed(fields={"email": [_("This person already has a pending invitation to this clinic.")]})
+    try:
+        with transaction.atomic():
+            return ClinicInvitation.objects.create(
+                clinic=clinic, user=user, kind=kind, staff_role=staff_role, invited_by=actor
+            )
+    except IntegrityError as exc:  # a concurrent invitation of the same person
+        raise ValidationFailed(
+            fields={"email": [_("This person already has a pending invitation to this clinic.")]}
+        ) from exc
+
+
 @transaction.atomic
 def clinic_staff_add(
     *, actor: User, clinic: Clinic, email: str, first_name: str, last_name: str, phone: str, role: str
-) -> ClinicMembership:
-    """Add an admin or receptionist to a clinic; a new user gets a password-set link."""
+) -> ClinicMembership | ClinicInvitation:
+    """Add an admin or receptionist to a clinic: a new user gets a membership and a password-set
+    link; an existing staff member gets an invitation (a ClinicInvitation) to accept."""
     if not is_clinic_admin(actor, clinic):
         raise PermissionDenied()
     existing = User.objects.filter(email=email.strip().lower()).first()
@@ -150,14 +170,12 @@ def clinic_staff_add(
         user = _new_invited_user(
             email=email, first_name=first_name, last_name=last_name, phone=phone, role=User.Role.CLINIC_STAFF
         )
-    elif existing.role == User.Role.CLINIC_STAFF:
-        user = existing
-    else:
+        return ClinicMembership.objects.create(user=user, clinic=clinic, role=role)
+    if existing.role != User.Role.CLINIC_STAFF:
         raise ValidationFailed(fields={"email": [_("This e-mail belongs to a user who cannot be clinic staff.")]})
-    membership, created = ClinicMembership.objects.get_or_create(user=user, clinic=clinic, defaults={"role": role})
-    if not created:
+    if ClinicMembership.objects.filter(user=existing, clinic=clinic).exists():
         raise ValidationFailed(fields={"email": [_("This user is already on the clinic's staff.")]})
-    return membership
+    return _invite(actor=actor, clinic=clinic, user=existing, kind=ClinicInvitation.Kind.STAFF, staff_role=role)
 
 
 @transaction.atomic
@@ -174,8 +192,9 @@ def clinic_doctor_add(
     title: str = "",
     bio: str = "",
     education: str = "",
-) -> Doctor:
-    """Add a doctor to a clinic: a new doctor account, or an existing doctor who also works here."""
+) -> Doctor | ClinicInvitation:
+    """Add a doctor to a clinic: a new doctor account; an existing doctor (of another clinic) gets
+    an invitation to accept instead, and nothing is linked until they do."""
     if not is_clinic_admin(actor, clinic):
         raise PermissionDenied()
     existing = User.objects.filter(email=email.strip().lower()).select_related("doctor").first()
@@ -185,6 +204,7 @@ def clinic_doctor_add(
             raise ValidationFailed(fields={"email": [_("A user with this e-mail already exists.")]})
         if doctor.clinics.filter(pk=clinic.pk).exists():
             raise ValidationFailed(fields={"email": [_("This doctor already works at this clinic.")]})
+        return _invite(actor=actor, clinic=clinic, user=existing, kind=ClinicInvitation.Kind.DOCTOR)
     else:
         if Doctor.objects.filter(registration_number=registration_number).exists():
             raise ValidationFailed(fields={"registration_number": [_("This registration number is already in use.")]})
@@ -201,6 +221,52 @@ def clinic_doctor_add(
         )
     doctor.clinics.add(clinic)
     return doctor
+
+
+def _pending_invitation(*, user: User, invitation_id) -> ClinicInvitation:
+    """The user's own pending invitation, locked; anyone else's is not found."""
+    invitation = (
+        ClinicInvitation.objects.select_for_update()
+        .select_related("clinic")
+        .filter(id=invitation_id, user=user)
+        .first()
+    )
+    if invitation is None:
+        raise NotFound()
+    if invitation.status != ClinicInvitation.Status.PENDING:
+        raise ValidationFailed(_("This invitation has already been answered."))
+    return invitation
+
+
+@transaction.atomic
+def clinic_invitation_accept(*, user: User, invitation_id) -> ClinicInvitation:
+    """Accept one's own invitation: the doctor now works at the clinic, or the staff member joins it."""
+    invitation = _pending_invitation(user=user, invitation_id=invitation_id)
+    if invitation.kind == ClinicInvitation.Kind.DOCTOR:
+        doctor = Doctor.objects.filter(user=user).first()
+        if doctor is None:
+            raise ValidationFailed(_("Only a doctor can accept this invitation."))
+        doctor.clinics.add(invitation.clinic)
+    else:
+        if not user.is_clinic_staff:
+            raise ValidationFailed(_("Only clinic staff can accept this invitation."))
+        ClinicMembership.objects.get_or_create(
+            user=user, clinic=invitation.clinic, defaults={"role": invitation.staff_role}
+        )
+    invitation.status = ClinicInvitation.Status.ACCEPTED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at", "updated_at"])
+    return invitation
+
+
+@transaction.atomic
+def clinic_invitation_decline(*, user: User, invitation_id) -> ClinicInvitation:
+    """Decline one's own invitation: nothing is linked, and the invitation ends."""
+    invitation = _pending_invitation(user=user, invitation_id=invitation_id)
+    invitation.status = ClinicInvitation.Status.DECLINED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at", "updated_at"])
+    return invitation
 
 
 def refresh_token_rotate(*, refresh: RefreshToken) -> RefreshToken:

@@ -23,6 +23,17 @@ urlpatterns = [
         dependant_apis.DependantHandoverApi.as_view(),
         name="me-dependant-handover",
     ),
+    path("me/invitations/", apis.MyInvitationListApi.as_view(), name="me-invitations"),
+    path(
+        "me/invitations/<uuid:invitation_id>/accept/",
+        apis.MyInvitationAcceptApi.as_view(),
+        name="me-invitation-accept",
+    ),
+    path(
+        "me/invitations/<uuid:invitation_id>/decline/",
+        apis.MyInvitationDeclineApi.as_view(),
+        name="me-invitation-decline",
+    ),
     path("auth/claim/", dependant_apis.ClaimApi.as_view(), name="auth-claim"),
     path("specialties/", apis.SpecialtyListApi.as_view(), name="specialty-list"),
     path("clinics/", apis.ClinicListApi.as_view(), name="clinic-list"),

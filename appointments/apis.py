@@ -298,6 +298,8 @@ class AppointmentListApi(APIView):
             raise ValidationFailed(fields={"Idempotency-Key": [_("At most %(count)d characters.") % {"count": 255}]})
         data = validated(BookInput, request.data)
         data["doctor"] = _doctor(data["doctor"])
+        if "clinic" in data:
+            data["clinic"] = _clinic_of(data["doctor"], data["clinic"])
         patient = acting_patient(request.user, data.pop("patient", None))
         body_hashes = keyed_hashes(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")
         appointment, _replayed = services.appointment_book(

@@ -120,6 +120,9 @@ class BookInput(serializers.Serializer):
     patient = serializers.UUIDField(
         required=False, help_text="A dependant's id, when a guardian books for them (GET /api/v1/me/dependants/)."
     )
+    clinic = serializers.UUIDField(
+        required=False, help_text="The clinic of the slot; required when the doctor works at more than one clinic."
+    )
 
 
 class WorkingHoursOutput(serializers.ModelSerializer):

@@ -223,14 +223,32 @@ def _validate_working_hours(hours: WorkingHours) -> None:
     )
     if minutes < hours.slot_minutes:
         raise ValidationFailed(fields={"slot_minutes": [_("Longer than the working hours.")]})
-    overlapping = WorkingHours.objects.filter(
-        doctor=hours.doctor_id,
-        weekday=hours.weekday,
-        start_time__lt=hours.end_time,
-        end_time__gt=hours.start_time,
-    ).exclude(pk=hours.pk)
-    if overlapping.exists():
-        raise ValidationFailed(fields={"start_time": [_("Overlaps other working hours of this doctor.")]})
+    # At any clinic: a doctor is in one place at a time, so a booking's time names its clinic.
+    conflict = (
+        WorkingHours.objects.filter(
+            doctor=hours.doctor_id,
+            weekday=hours.weekday,
+            start_time__lt=hours.end_time,
+            end_time__gt=hours.start_time,
+        )
+        .exclude(pk=hours.pk)
+        .select_related("clinic")
+        .order_by("start_time")
+        .first()
+    )
+    if conflict is not None:
+        raise ValidationFailed(
+            fields={
+                "start_time": [
+                    _("Overlaps this doctor's working hours %(start)s–%(end)s at %(clinic)s.")
+                    % {
+                        "start": conflict.start_time.strftime("%H:%M"),
+                        "end": conflict.end_time.strftime("%H:%M"),
+                        "clinic": conflict.clinic.name,
+                    }
+                ]
+            }
+        )
 
 
 def break_create(
@@ -255,6 +273,15 @@ def break_delete(*, actor: User, pause: Break) -> None:
         availability_index.refresh_doctor(doctor_id=pause.doctor_id)
 
 
+def _check_time_off_actor(actor: User, doctor: Doctor) -> None:
+    """Time off covers the doctor at every clinic: staff record it only for a doctor who works at
+    their clinic alone; a doctor of several clinics records their own."""
+    if doctor.user_id != actor.id and doctor.clinics.count() > 1:
+        raise PermissionDenied(
+            _("This doctor works at more than one clinic: only the doctor can record or remove their time off.")
+        )
+
+
 def time_off_create(
     *,
     actor: User,
@@ -268,6 +295,7 @@ def time_off_create(
 
     Returns the time off and how many appointments were cancelled."""
     _check_schedule_actor(actor, doctor)
+    _check_time_off_actor(actor, doctor)
     if start >= end:
         raise ValidationFailed(fields={"end": [_("The end must be after the start.")]})
 
@@ -304,6 +332,7 @@ def time_off_create(
 
 def time_off_delete(*, actor: User, time_off: TimeOff) -> None:
     _check_schedule_actor(actor, time_off.doctor)
+    _check_time_off_actor(actor, time_off.doctor)
     with transaction.atomic():
         time_off.delete()
         availability_index.touch(doctor_id=time_off.doctor_id, spans=[(time_off.start, time_off.end)])
@@ -369,13 +398,17 @@ def appointment_book(
     request_hashes: Sequence[str] = (),
     context: ActContext = SYSTEM,
     actor: User | None = None,
+    clinic: Clinic | None = None,
 ) -> tuple[Appointment, bool]:
     """Book a free slot for a patient with the booking consent. Returns (appointment, replayed).
 
     With an idempotency key, a retry of the same request within 24 hours returns the first
     booking (replayed=True) and books nothing new; the same key with another body is refused.
     `request_hashes` are the body's keyed hashes under every configured key, current first
-    (`keyed_hashes`): the first is stored, any of them matches a stored one."""
+    (`keyed_hashes`): the first is stored, any of them matches a stored one.
+
+    `clinic` is required when the doctor works at more than one clinic, and a slot at another
+    clinic is refused: a booking never lands at a clinic the patient did not choose."""
     if not patient.is_patient:
         raise PermissionDenied()
     actor = actor or patient  # a guardian books for a dependant; the history and audit name them
@@ -383,6 +416,7 @@ def appointment_book(
         raise NotFound()
     if timezone.is_naive(start):
         raise ValidationFailed(fields={"start": [_("Give the time with its UTC offset.")]})
+    chosen_clinic = clinic
 
     def work():
         with transaction.atomic():
@@ -396,9 +430,20 @@ def appointment_book(
             if not doctor_active:
                 raise SlotUnavailable()
             now = timezone.now()
-            slot = selectors.schedule_around(doctor=doctor, instant=start).find_slot(doctor.id, start, now=now)
+            schedule = selectors.schedule_around(doctor=doctor, instant=start)
+            # The working hours in hand name the doctor's clinics: no query of its own.
+            if chosen_clinic is None and len({shift.clinic_id for shift in schedule.shifts.get(doctor.id, ())}) > 1:
+                raise ValidationFailed(
+                    fields={"clinic": [_("This doctor works at more than one clinic: choose the clinic.")]}
+                )
+            slot = schedule.find_slot(doctor.id, start, now=now)
             if slot is None:
                 raise SlotUnavailable()
+            if chosen_clinic is not None and slot.clinic_id != chosen_clinic.pk:
+                raise SlotUnavailable(
+                    _("The doctor does not work at this clinic at this time."),
+                    fields={"clinic": [_("The doctor is at another clinic at this time.")]},
+                )
             if visit_type not in slot.visit_types:
                 raise SlotUnavailable(_("The doctor does not offer this visit type at this time."))
             clinic = _clinic_with_patient_limits(
