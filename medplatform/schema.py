@@ -56,6 +56,9 @@ SUMMARIES: dict[str, str] = {
     "POST /api/v1/me/invitations/{invitation_id}/decline/": "Decline an invitation to work at a clinic",
     "POST /api/v1/me/dependants/": "Add a family member in my care",
     "POST /api/v1/me/dependants/{dependant_id}/handover/": "Invite an adult dependant to take over their account",
+    "GET /api/v1/me/devices/": "List my devices for push notifications",
+    "POST /api/v1/me/devices/": "Register a device for push notifications",
+    "DELETE /api/v1/me/devices/{device_id}/": "Remove one of my push devices",
     "POST /api/v1/auth/password-reset/": "Ask for a password-reset link",
     "POST /api/v1/auth/password-reset/confirm/": "Set a new password with a reset link's uid and token",
     "POST /api/v1/auth/register/": "Register as a patient",
@@ -117,6 +120,7 @@ SUMMARIES: dict[str, str] = {
 
 # Errors the view's own shape does not reveal (services' domain errors), per operation.
 DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
+    "POST /api/v1/me/dependants/{dependant_id}/handover/": {409: ["not_of_age"]},
     "POST /api/v1/appointments/": {
         403: ["consent_required"],
         404: ["not_found"],

@@ -27,8 +27,12 @@ class DeviceListApi(APIView):
         token = serializers.CharField(
             max_length=1000, help_text="web: the push subscription's endpoint URL; android/ios: the app's token"
         )
-        p256dh = serializers.CharField(max_length=200, required=False, default="", help_text="web: keys.p256dh")
-        auth = serializers.CharField(max_length=100, required=False, default="", help_text="web: keys.auth")
+        p256dh = serializers.CharField(
+            max_length=200, required=False, allow_blank=True, default="", help_text="web: keys.p256dh"
+        )
+        auth = serializers.CharField(
+            max_length=100, required=False, allow_blank=True, default="", help_text="web: keys.auth"
+        )
 
     @extend_schema(responses=DeviceOutput(many=True))
     def get(self, request):
