@@ -2,6 +2,7 @@ import hashlib
 import logging
 
 from django.contrib.auth.models import update_last_login
+from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -232,6 +233,7 @@ class ClinicDoctorApi(APIView):
         doctor = services.clinic_doctor_add(actor=request.user, clinic=clinic, **data)
         if isinstance(doctor, ClinicInvitation):
             return _invitation_sent(doctor)
+        prefetch_related_objects([doctor], "clinics")  # the answer reads them four times
         return Response(DoctorDetailOutput(doctor).data, status=status.HTTP_201_CREATED)
 
 

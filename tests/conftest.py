@@ -40,6 +40,28 @@ def _views_imported_before_any_frozen_clock():
     get_resolver().url_patterns  # noqa: B018
 
 
+# Every request the suite sends runs under django-zeal's N+1 detector: a related object or set
+# loaded one row at a time for rows that came from one query, or the same .get() repeated in a
+# loop, fails the request (and so the test). An entry here allows one (model, field) and says why.
+N_PLUS_ONE_ALLOWED: list[dict] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _n_plus_one_detector(django_test_environment):
+    """django-zeal is not in INSTALLED_APPS (production never runs it): patch the ORM once and wrap
+    every request of the test client and the live server in its middleware."""
+    from django.conf import settings
+    from django.test import override_settings
+    from zeal.constants import initialize_app_registry
+    from zeal.patch import patch
+
+    initialize_app_registry()
+    patch()
+    middleware = ["zeal.middleware.zeal_middleware", *settings.MIDDLEWARE]
+    with override_settings(MIDDLEWARE=middleware, ZEAL_RAISE=True, ZEAL_ALLOWLIST=N_PLUS_ONE_ALLOWED):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _require_postgres(request):
     if ("postgres" in request.keywords or "services" in request.keywords) and REQUIRE_SERVICES:
