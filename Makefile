@@ -28,7 +28,7 @@ endef
 
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-.PHONY: install run test test-embedded test-services lint format bench-doctors clean-venv
+.PHONY: install run test test-embedded test-services lint format bench bench-short bench-doctors clean-venv
 
 $(STAMP): requirements/dev.txt
 	@PYTHON=$(PYTHON) sh scripts/install.sh $(VENV) requirements/dev.txt
@@ -75,6 +75,16 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Every endpoint of issue 13 and a mixed day at 1, 8, 32 and 128 clients beside /healthz, on a
+# private PostgreSQL and Redis (scripts/with_services.py); writes docs/performance.md's generated
+# section and docs/performance/*.png. The short mode (CI) uses small data and 1 and 8 clients,
+# writes nothing, and fails on any error, 5xx or double booking.
+bench: install
+	$(BIN)/python bench/run_all.py
+
+bench-short: install
+	$(BIN)/python bench/run_all.py --short
 
 bench-doctors: install
 	$(BIN)/python bench/doctors_bench.py

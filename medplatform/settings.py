@@ -115,6 +115,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "medplatform.middleware.RequestIdMiddleware",
+    # Anonymous search and slot reads on the replica when one is configured (medplatform/db_routing.py).
+    "medplatform.db_routing.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "medplatform.permissions_policy.PermissionsPolicyMiddleware",
@@ -172,6 +174,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
+
+# A PostgreSQL streaming replica of DATABASE_URL (docs/performance.md, "Beyond one machine"): only
+# anonymous doctor search and slot reads go there, and not for a client that has just written
+# (medplatform/db_routing.py). Writes and migrations always go to the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0"))
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["medplatform.db_routing.PrimaryReplicaRouter"]
+REPLICA_READ_ROUTES = frozenset({"doctor-list", "doctor-detail", "doctor-slots"})
+# How long a client that has written reads from the primary only: well above the replica's lag.
+REPLICA_STICKY_SECONDS = int(os.environ.get("REPLICA_STICKY_SECONDS", "10"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -317,6 +333,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Two queues, so that a backlog of maintenance (destruction runs, reminders, the availability roll,
+# breach reports) never delays a booking's message: run one worker per queue (docker-compose.yml).
+# A worker started without -Q consumes all three.
+CELERY_TASK_QUEUES = {"celery": {}, "notifications": {}, "maintenance": {}}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.*": {"queue": "notifications"},
+    "accounts.tasks.*": {"queue": "notifications"},
+    "appointments.tasks.*": {"queue": "maintenance"},
+    "privacy.tasks.*": {"queue": "maintenance"},
+}
 
 # Booking rules. Minimum notice, horizon and cancellation cutoff are per clinic (accounts.Clinic).
 BOOKING_MAX_FUTURE_APPOINTMENTS = int(os.environ.get("BOOKING_MAX_FUTURE_APPOINTMENTS", "5"))

@@ -226,6 +226,13 @@ class Services:
                         "full_page_writes=off",
                         "-c",
                         "max_connections=200",
+                        # Replication connections are allowed (initdb's pg_hba.conf trusts them on
+                        # loopback): tests/ops/test_replica.py makes a streaming replica with
+                        # pg_basebackup -R. Both are PostgreSQL's defaults, named here on purpose.
+                        "-c",
+                        "wal_level=replica",
+                        "-c",
+                        "max_wal_senders=10",
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=out,
