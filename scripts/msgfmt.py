@@ -15,7 +15,6 @@ leaves out fuzzy entries (but keeps the header) and drops the header's POT-Creat
 """
 
 import ast
-import gettext
 import os
 import re
 import shutil
@@ -170,23 +169,30 @@ def mo_bytes(messages: dict[str, str]) -> bytes:
     )
 
 
-def read_mo(path: Path) -> dict[str, str] | None:
+def read_mo_entries(path: Path) -> dict[str, str] | None:
+    """Every entry of a .mo file exactly as stored (plural keys and values joined by NUL, as
+    catalogue() builds them), or None when it is missing or not a .mo file."""
     try:
-        with path.open("rb") as handle:
-            translations = gettext.GNUTranslations(handle)
-    except (OSError, ValueError, struct.error, UnicodeDecodeError):
+        data = path.read_bytes()
+        order = {0x950412DE: "<", 0xDE120495: ">"}[struct.unpack("<I", data[:4])[0]]
+        _revision, count, keys_at, values_at = struct.unpack(f"{order}4I", data[4:20])
+        entries = {}
+        for index in range(count):
+            key_length, key_offset = struct.unpack(f"{order}2I", data[keys_at + 8 * index : keys_at + 8 * index + 8])
+            value_length, value_offset = struct.unpack(
+                f"{order}2I", data[values_at + 8 * index : values_at + 8 * index + 8]
+            )
+            key = data[key_offset : key_offset + key_length].decode("utf-8")
+            entries[key] = data[value_offset : value_offset + value_length].decode("utf-8")
+        return entries
+    except (OSError, KeyError, struct.error, UnicodeDecodeError):
         return None
-    messages = {}
-    for key, value in translations._catalog.items():
-        if isinstance(key, tuple):  # plural forms: (msgid, n) -> rebuilt below
-            continue
-        messages[key] = value
-    return messages
 
 
-def _mo_keys(messages: dict[str, str]) -> dict[str, str]:
-    """The catalogue as GNUTranslations reports it: singular msgid keys only, plurals set aside."""
-    return {key.split("\0")[0]: value for key, value in messages.items() if "\0" not in value and "\0" not in key}
+def _without_header(messages: dict[str, str]) -> dict[str, str]:
+    """Writers differ in the header (GNU msgfmt keeps fields the fallback drops); the
+    translations, plurals included, are what must match."""
+    return {key: value for key, value in messages.items() if key}
 
 
 def compile_po(po: Path, use_msgfmt: bool | None = None) -> str:
@@ -201,16 +207,12 @@ def compile_po(po: Path, use_msgfmt: bool | None = None) -> str:
     if problems:
         raise PoError("\n".join(problems))
     messages = catalogue(entries)
-    current = read_mo(mo)
-    if current is not None and _mo_keys(current) == _mo_keys(messages) and _has_plurals(messages) is False:
+    current = read_mo_entries(mo)
+    if current is not None and _without_header(current) == _without_header(messages):
         os.utime(mo)
         return "current"
     mo.write_bytes(mo_bytes(messages))
     return "written"
-
-
-def _has_plurals(messages: dict[str, str]) -> bool:
-    return any("\0" in key for key in messages)
 
 
 def main(argv: list[str]) -> int:
