@@ -99,6 +99,9 @@ def test_the_postgresql_triggers_are_installed_on_both_tables():
     assert triggers == {
         ("privacy_consentevent", "privacy_consentevent_append_only"),
         ("privacy_auditentry", "privacy_auditentry_append_only"),
+        # deletes pass only under the destruction run's permit (migration 0009)
+        ("privacy_consentevent", "privacy_consentevent_delete_permit"),
+        ("privacy_auditentry", "privacy_auditentry_delete_permit"),
     }
 
 

@@ -71,7 +71,8 @@ def world(patient_ayse, doctor_x, clinic_x):
         "break_id": Break.objects.filter(doctor=doctor_x).first().id,
         "time_off_id": time_off.id,
         "consent_id": share.id,
-        "dependant_id": patient_ayse.id,  # a POST-only route: its GET must show nothing either
+        "dependant_id": patient_ayse.id,  # POST-only routes: their GET must show nothing either
+        "invitation_id": patient_ayse.id,
         "device_id": patient_ayse.id,  # a DELETE-only route: its GET must show nothing either
         "review_id": review.id,
     }
