@@ -49,7 +49,8 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     phone = PhoneNumberField(_("phone"), blank=True)
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.TURKISH)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PATIENT)
-    national_id = EncryptedTextField(_("TC Kimlik No"), null=True, blank=True)
+    # Under the user's own data key (privacy.PatientDataKey), destroyed when the account is erased.
+    national_id = EncryptedTextField(_("TC Kimlik No"), null=True, blank=True, owner="self")
     # HMAC of the national id, keyed from CRYPTOGRAPHY_KEY: uniqueness without plaintext.
     national_id_hash = keyed_hash_field(
         purpose="national_id", source="national_id", null=True, blank=True, unique=True, editable=False
@@ -265,7 +266,10 @@ class Guardianship(TimeStampedModel):
         _("authority document type"), max_length=20, choices=Authority.choices, blank=True
     )
     # The number or reference of the court order or power of attorney: it identifies a person.
-    authority_reference = EncryptedTextField(_("authority document reference"), blank=True, default="")
+    # Under the dependant's data key (docs/encryption.md): their erasure shreds it.
+    authority_reference = EncryptedTextField(
+        _("authority document reference"), blank=True, default="", owner="dependant"
+    )
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)

@@ -131,8 +131,8 @@ class Appointment(TimeStampedModel):
     # Unguessable (secrets.token_urlsafe); only online visits have one.
     meeting_room = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     # Special-category data (KVKK Art. 6): encrypted; set to NULL when the booking consent is withdrawn.
-    visit_reason = EncryptedTextField(null=True, blank=True)
-    exam_type = EncryptedTextField(null=True, blank=True)
+    visit_reason = EncryptedTextField(null=True, blank=True, owner="patient")
+    exam_type = EncryptedTextField(null=True, blank=True, owner="patient")
 
     class Meta:
         ordering = ["start", "id"]

@@ -10,8 +10,9 @@ from health_profiles.models import Category, HealthEntry, ShareGrant
 from medplatform.errors import ConsentRequired, ValidationFailed
 from medplatform.middleware import current_request_id
 from privacy.context import ActContext
+from privacy.data_keys import data_keys_destroy
 from privacy.guard import consent_hold
-from privacy.models import ConsentEvent, Purpose
+from privacy.models import ConsentEvent, PatientDataKey, Purpose
 from privacy.services import consent_active_grants, consent_withdraw
 
 
@@ -81,8 +82,11 @@ def storage_withdrawn(grant: ConsentEvent) -> dict:
     # Expired shares and shares on an outdated notice have no open consent but still have rows.
     ShareGrant.objects.filter(patient=patient).delete()
     entries_deleted, _per_model = HealthEntry.objects.filter(patient=patient).delete()
+    # Crypto-shredding: the entries' copies in backups can no longer be decrypted either.
+    keys_destroyed = data_keys_destroy(patient=patient, scopes=[PatientDataKey.Scope.HEALTH_PROFILE])
     return {
         "entries_deleted": entries_deleted,
         "share_grants_deleted": shares_before,
         "share_consents_withdrawn": share_consents_withdrawn,
+        "data_keys_destroyed": keys_destroyed,
     }

@@ -45,19 +45,24 @@ CATEGORY_GROUPS: dict[str, str] = {
 }
 
 
+# Every health value is under the patient's health-profile data key (privacy.PatientDataKey), which
+# the withdrawal of the storage consent destroys: copies in backups become unreadable too.
+HEALTH_KEY = {"owner": "patient", "key_scope": "health_profile"}
+
+
 class HealthEntry(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_entries")
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
-    name = EncryptedTextField(_("name"))
-    details = EncryptedTextField(_("details"), blank=True, default="")
-    reaction = EncryptedTextField(_("reaction"), null=True, blank=True)
-    severity = EncryptedTextField(_("severity"), null=True, blank=True)
-    dose = EncryptedTextField(_("dose"), null=True, blank=True)
-    frequency = EncryptedTextField(_("frequency"), null=True, blank=True)
-    diagnosed_on = EncryptedDateField(_("diagnosed on"), null=True, blank=True)
-    started_on = EncryptedDateField(_("started on"), null=True, blank=True)
-    ended_on = EncryptedDateField(_("ended on"), null=True, blank=True)
+    name = EncryptedTextField(_("name"), **HEALTH_KEY)
+    details = EncryptedTextField(_("details"), **HEALTH_KEY, blank=True, default="")
+    reaction = EncryptedTextField(_("reaction"), **HEALTH_KEY, null=True, blank=True)
+    severity = EncryptedTextField(_("severity"), **HEALTH_KEY, null=True, blank=True)
+    dose = EncryptedTextField(_("dose"), **HEALTH_KEY, null=True, blank=True)
+    frequency = EncryptedTextField(_("frequency"), **HEALTH_KEY, null=True, blank=True)
+    diagnosed_on = EncryptedDateField(_("diagnosed on"), **HEALTH_KEY, null=True, blank=True)
+    started_on = EncryptedDateField(_("started on"), **HEALTH_KEY, null=True, blank=True)
+    ended_on = EncryptedDateField(_("ended on"), **HEALTH_KEY, null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -16,6 +16,15 @@ hashed under an old key is still found until the rotation command has recomputed
 
 Every derived key is computed once per process and key string: PBKDF2 with 100,000 rounds costs
 tens of milliseconds, far too much for every booking or national-id write.
+
+Envelope encryption (crypto-shredding, docs/encryption.md): a field declared with
+`owner="<foreign key to the user>"` (or `owner="self"` on the user model) stores its values under
+that person's own random data key (AES-256-GCM), not under CRYPTOGRAPHY_KEY. The data keys live in
+`privacy.PatientDataKey`, each wrapped (AES-256-GCM) by a key derived from CRYPTOGRAPHY_KEY. Destroying
+a person's data key row makes every copy of their values unreadable, backups included; a master-key
+rotation re-wraps the data keys and leaves the values alone. Such a value is stored as
+`dk1:<data key id (16 bytes)><nonce (12 bytes)><ciphertext>`; values written before (under the master
+key directly) still read, and `rotate_encryption_key` moves them under the data keys.
 """
 
 import datetime
@@ -23,10 +32,15 @@ import functools
 import hashlib
 import hmac
 import json
+import os
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf import pbkdf2
 from django.conf import settings
 from django.db import models
@@ -42,6 +56,10 @@ settings.CRYPTOGRAPHY_KEY = settings.CRYPTOGRAPHY_KEY_CONFIGURED
 
 class DecryptionError(Exception):
     """A stored value does not decrypt with any configured key."""
+
+
+class DataKeyDestroyed(DecryptionError):
+    """The value was under a data key that has been destroyed (crypto-shredded)."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -141,19 +159,196 @@ def keyed_hash_field(
     return field
 
 
+# --- envelope encryption: per-person data keys wrapped by the master key ---
+
+ENVELOPE_PREFIX = b"dk1:"
+_KEY_ID_LENGTH = 16  # uuid bytes
+_NONCE = 12
+
+
+def _wrapping_key(secret: str) -> AESGCM:
+    return AESGCM(_derive(secret, "data-key-wrap"))
+
+
+def wrap_data_key(key_id: uuid.UUID, data_key: bytes) -> bytes:
+    """The data key encrypted under CRYPTOGRAPHY_KEY (AES-256-GCM, the key id as associated data)."""
+    nonce = os.urandom(_NONCE)
+    return nonce + _wrapping_key(settings.CRYPTOGRAPHY_KEY).encrypt(nonce, data_key, key_id.hex.encode())
+
+
+def _unwrap_under(secret: str, key_id: uuid.UUID, wrapped: bytes) -> bytes:
+    wrapped = bytes(wrapped)
+    return _wrapping_key(secret).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], key_id.hex.encode())
+
+
+def unwrap_data_key(key_id: uuid.UUID, wrapped: bytes) -> bytes:
+    """Unwrap with CRYPTOGRAPHY_KEY or any of CRYPTOGRAPHY_OLD_KEYS; DecryptionError if none fits."""
+    for secret in configured_secrets():
+        try:
+            return _unwrap_under(secret, key_id, wrapped)
+        except (InvalidTag, ValueError):
+            continue
+    raise DecryptionError("a data key does not unwrap with CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_OLD_KEYS")
+
+
+def wrapped_under_current(key_id: uuid.UUID, wrapped: bytes) -> bool:
+    try:
+        _unwrap_under(settings.CRYPTOGRAPHY_KEY, key_id, wrapped)
+    except (InvalidTag, ValueError):
+        return False
+    return True
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def is_enveloped(token: bytes) -> bool:
+    return bytes(token[: len(ENVELOPE_PREFIX)]) == ENVELOPE_PREFIX
+
+
+def envelope_key_id(token: bytes) -> uuid.UUID:
+    start = len(ENVELOPE_PREFIX)
+    return uuid.UUID(bytes=bytes(token[start : start + _KEY_ID_LENGTH]))
+
+
+def seal(key_id: uuid.UUID, data_key: bytes, value: Any) -> bytes:
+    """A value under a data key: prefix, key id, nonce, AES-256-GCM ciphertext (prefix and id authenticated)."""
+    header = ENVELOPE_PREFIX + key_id.bytes
+    nonce = os.urandom(_NONCE)
+    plain = json.dumps(value, separators=(",", ":")).encode()
+    return header + nonce + AESGCM(data_key).encrypt(nonce, plain, header)
+
+
+def open_sealed(token: bytes, data_key: bytes) -> Any:
+    token = bytes(token)
+    header_length = len(ENVELOPE_PREFIX) + _KEY_ID_LENGTH
+    header, nonce, ciphertext = (
+        token[:header_length],
+        token[header_length : header_length + _NONCE],
+        token[header_length + _NONCE :],
+    )
+    try:
+        return json.loads(AESGCM(data_key).decrypt(nonce, ciphertext, header))
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("a value does not decrypt with its data key") from exc
+
+
+# Unwrapped data keys, per process: {(key id, configured master keys): (data key, valid until)}. A
+# key destroyed by this process is dropped at once; one destroyed by another process is forgotten
+# here after DATA_KEY_CACHE_SECONDS at the latest (the destroying transaction deletes or nulls the
+# values themselves, so this only bounds how long a running process could still read a leftover).
+_unwrapped: dict[tuple[uuid.UUID, tuple[str, ...]], tuple[bytes, float]] = {}
+
+
+def _cache_key(key_id: uuid.UUID) -> tuple[uuid.UUID, tuple[str, ...]]:
+    return (key_id, tuple(configured_secrets()))
+
+
+def remember_data_key(key_id: uuid.UUID, data_key: bytes) -> None:
+    ttl = float(getattr(settings, "DATA_KEY_CACHE_SECONDS", 60))
+    if ttl > 0:
+        _unwrapped[_cache_key(key_id)] = (data_key, time.monotonic() + ttl)
+
+
+def forget_data_keys(key_ids) -> None:
+    forget = set(key_ids)
+    for cached in [cached for cached in _unwrapped if cached[0] in forget]:
+        _unwrapped.pop(cached, None)
+
+
+def _cached_data_key(key_id: uuid.UUID) -> bytes | None:
+    found = _unwrapped.get(_cache_key(key_id))
+    if found is None:
+        return None
+    data_key, valid_until = found
+    if time.monotonic() > valid_until:
+        _unwrapped.pop(_cache_key(key_id), None)
+        return None
+    return data_key
+
+
+def _key_store():
+    # privacy.data_keys holds the table; imported late (privacy's models import this module).
+    from privacy import data_keys
+
+    return data_keys
+
+
+def open_envelope(token: bytes) -> Any:
+    """Decrypt a value under a data key, with the data keys of the live database.
+
+    Raises DataKeyDestroyed when that key was destroyed (or never existed here: a value restored
+    from a backup after its owner's erasure) and DecryptionError when it does not unwrap."""
+    key_id = envelope_key_id(token)
+    data_key = _cached_data_key(key_id)
+    if data_key is None:
+        data_key = _key_store().unwrapped_data_key(key_id)
+        remember_data_key(key_id, data_key)
+    return open_sealed(token, data_key)
+
+
+def decrypt_any(token: bytes) -> Any:
+    """A stored value of any encrypted column, enveloped or under the master key."""
+    return open_envelope(token) if is_enveloped(token) else decrypt_value(token)
+
+
+class Sealed(bytes):
+    """A value already encrypted under its owner's data key (what `pre_save` hands on to the database)."""
+
+
 class _ProjectEncryptedMixin(EncryptedMixin):
     supported_lookups = ("isnull",)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, owner: str | None = None, key_scope: str = "account", **kwargs):
         kwargs.pop("key", None)
         kwargs.pop("ttl", None)
+        # owner: the foreign key naming the person whose data key encrypts this column ("self" on
+        # the user model); key_scope: which of that person's keys (see privacy.data_keys.SCOPES).
+        self.owner = owner
+        self.key_scope = key_scope
         super().__init__(*args, **kwargs)
+
+    def owner_id(self, instance) -> Any:
+        if self.owner is None:
+            return None
+        if self.owner == "self":
+            return instance.pk
+        return getattr(instance, instance._meta.get_field(self.owner).attname)
 
     def _dump(self, value: Any) -> bytes:
         return encrypt_value(self._to_json(value))
 
     def _load(self, value: bytes) -> Any:
+        if is_enveloped(value):
+            try:
+                return self._from_json(open_envelope(value))
+            except DataKeyDestroyed:
+                # Crypto-shredded: the owner's key is gone, so is the value.
+                return None if self.null else self.get_default()
         return self._from_json(decrypt_value(value))
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        owner_id = self.owner_id(model_instance)
+        if value is None or owner_id is None:
+            return value
+        memo = model_instance.__dict__.setdefault("_data_keys", {})
+        if (owner_id, self.key_scope) not in memo:
+            memo[(owner_id, self.key_scope)] = _key_store().active_data_key(owner_id, self.key_scope)
+        key_id, data_key = memo[(owner_id, self.key_scope)]
+        return Sealed(seal(key_id, data_key, self._to_json(self.to_python(value))))
+
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        if self.owner is not None and not cls._meta.abstract:
+            from django.db.models.signals import post_save, pre_save
+
+            # The data key looked up for one save serves every owned column of that save only, and
+            # never stays on the instance (which may be pickled or cached) after it.
+            uid = f"data-keys-{cls._meta.label}"
+            pre_save.connect(_forget_save_keys, sender=cls, weak=False, dispatch_uid=uid)
+            post_save.connect(_forget_save_keys, sender=cls, weak=False, dispatch_uid=uid)
 
     def _to_json(self, value: Any) -> Any:
         return value
@@ -164,6 +359,8 @@ class _ProjectEncryptedMixin(EncryptedMixin):
     def get_db_prep_value(self, value, connection, prepared=False):
         if value is None:
             return None
+        if isinstance(value, Sealed):
+            return connection.Database.Binary(bytes(value))
         return connection.Database.Binary(self._dump(self.to_python(value)))
 
     def deconstruct(self):
@@ -190,4 +387,8 @@ class EncryptedDateField(_ProjectEncryptedMixin, models.DateField):
         return datetime.date.fromisoformat(value)
 
     def pre_save(self, model_instance, add):
-        return getattr(model_instance, self.attname)
+        return _ProjectEncryptedMixin.pre_save(self, model_instance, add)
+
+
+def _forget_save_keys(sender, instance, **kwargs) -> None:
+    instance.__dict__.pop("_data_keys", None)

@@ -70,6 +70,9 @@ else:
 CRYPTOGRAPHY_KEY_CONFIGURED = CRYPTOGRAPHY_KEY
 # Keys that encrypted data may still be under during a rotation (read only, comma separated).
 CRYPTOGRAPHY_OLD_KEYS = _env_list("CRYPTOGRAPHY_OLD_KEYS")
+# Unwrapped per-person data keys stay in a process's memory this long (docs/encryption.md): a key
+# destroyed by another process can be used here for at most this many seconds.
+DATA_KEY_CACHE_SECONDS = int(os.environ.get("DATA_KEY_CACHE_SECONDS", "60"))
 
 DEBUG = _env_bool("DEBUG", default=False)
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")

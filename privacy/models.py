@@ -170,7 +170,7 @@ class DataSubjectRequest(TimeStampedModel):
     subject = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="privacy_requests")
     type = models.CharField(max_length=20, choices=Type.choices)
     # Free text a person writes about their own data may hold health details: encrypted.
-    details = EncryptedTextField(blank=True, default="")
+    details = EncryptedTextField(blank=True, default="", owner="subject")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     due_date = models.DateField()
     answered_at = models.DateTimeField(null=True, blank=True)
@@ -274,3 +274,43 @@ class DestructionPermit(models.Model):
 
     def __str__(self) -> str:
         return self.table
+
+
+class PatientDataKey(models.Model):
+    """A person's own data key for their encrypted values, wrapped by the master key
+    (envelope encryption, docs/encryption.md). Destroying it (`wrapped_key` emptied, `destroyed_at`
+    set) makes every copy of the values under it unreadable, backups included: crypto-shredding.
+
+    One live key per person and scope: `account` (visit reasons, exam types, national id,
+    data-subject request texts) and `health_profile` (health-profile entries, whose key the
+    withdrawal of the storage consent destroys)."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", _("account")
+        HEALTH_PROFILE = "health_profile", _("health profile")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No database constraint: a new user's key is made while the user row is being inserted.
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="data_keys"
+    )
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    wrapped_key = models.BinaryField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "scope"], condition=models.Q(destroyed_at__isnull=True), name="one_live_data_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(destroyed_at__isnull=True, wrapped_key__isnull=False)
+                | models.Q(destroyed_at__isnull=False, wrapped_key__isnull=True),
+                name="data_key_destroyed_means_gone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"data key {self.pk} ({self.scope}{', destroyed' if self.destroyed_at else ''})"

@@ -51,6 +51,16 @@ RETENTION = {
         period_setting="BREACH_RETENTION_DAYS",
         run=expired_breach_records,
     ),
+    # docs/encryption.md: the key is destroyed (emptied) with the data it protects; the emptied
+    # row keeps ids and times only.
+    "privacy.data_keys": RetentionRule(
+        kind=_("Your own encryption keys, which protect your health and identity data (wrapped, never readable)"),
+        models=("privacy.PatientDataKey",),
+        from_event=_("the erasure of the account, or for the health profile the withdrawal of the storage consent"),
+        action=RetentionAction.DESTROY,
+        period_text=_("while the data they protect is kept; destroyed with it"),
+        run=None,
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from medplatform.errors import ValidationFailed
 from privacy.context import SYSTEM, ActContext
 from privacy.contract import erasure_steps, export_sections, summary_providers
 from privacy.controller import controller_identity
+from privacy.data_keys import data_keys_destroy
 from privacy.guard import sensitive_read
 from privacy.models import ConsentEvent, DataSubjectRequest, Purpose
 from privacy.recipient_notices import ERASURE, RECTIFICATION, data_recipients, full_name, recipient_notices_send
@@ -123,7 +124,15 @@ def account_erase(*, user: User, password: str, context: ActContext = SYSTEM) ->
         user.erased_at = timezone.now()
         user.set_unusable_password()
         user.save()
-        audit_record(actor=user, action="account_erased", patient=user, context=context)
+        # Crypto-shredding: every data key of the account, so what backups hold of it is unreadable.
+        keys_destroyed = data_keys_destroy(patient=user)
+        audit_record(
+            actor=user,
+            action="account_erased",
+            patient=user,
+            metadata={"data_keys_destroyed": keys_destroyed},
+            context=context,
+        )
         recipient_notices_send(
             subject=user,
             event=ERASURE,

@@ -1,5 +1,6 @@
-"""Key rotation: data written under an old key is readable during the rotation and after it, the
-command re-encrypts every encrypted column, and SECRET_KEY plays no part in encryption."""
+"""Key rotation: data written under an old key is readable during the rotation and after it; the
+command re-wraps every person's data key and re-encrypts only values without an owner (the canary)
+or still under a master key, and SECRET_KEY plays no part in encryption."""
 
 import io
 import uuid
@@ -10,10 +11,10 @@ from django.db import DatabaseError, connection
 from django.test import override_settings
 
 from health_profiles.models import HealthEntry
-from medplatform.encryption import DecryptionError
+from medplatform.encryption import DecryptionError, encrypt_value, envelope_key_id, is_enveloped
 from privacy.management.commands.rotate_encryption_key import encrypted_columns
-from privacy.models import EncryptionCanary
-from tests.health_profiles.scenario import ENTRY_VALUES, add_entry, full_profile
+from privacy.models import EncryptionCanary, PatientDataKey
+from tests.health_profiles.scenario import ENTRY_VALUES, add_entry, full_profile, grant_storage
 
 pytestmark = pytest.mark.django_db
 
@@ -68,19 +69,27 @@ def test_the_command_finds_every_encrypted_column_through_the_app_registry():
     assert set(found.get("appointments.Appointment", ["visit_reason", "exam_type"])) >= {"visit_reason", "exam_type"}
 
 
+def raw_wrapped_keys() -> dict:
+    return {pk: bytes(wrapped) for pk, wrapped in PatientDataKey.objects.values_list("pk", "wrapped_key")}
+
+
 def test_old_key_data_reads_during_rotation_and_after_it_with_the_new_key_alone(written_with_old_key):
     expected = {values["name"] for values in ENTRY_VALUES.values()}
     before = raw_names()
+    keys_before = raw_wrapped_keys()
 
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[OLD]):
         assert names() == expected  # readable while the rotation has not run yet
         output = rotate()
         assert names() == expected
 
-    # 15 entry values (4 allergy, 4 medication, 3 condition, 4 treatment), the national id, the canary
-    assert "re-encrypted 17 values; 0 already current; 0 undecryptable." in output
-    after = raw_names()
-    assert set(after) == set(before) and all(after[pk] != before[pk] for pk in before)
+    # ayse's two data keys (health profile, account) are re-wrapped; of the values only the canary,
+    # which has no owner, is re-encrypted: the 15 entry values and the national id stay as they are
+    assert "data keys: re-wrapped 2, 0 already current, 0 undecryptable, 0 destroyed" in output
+    assert "re-encrypted 1 values; 0 already current; 0 undecryptable." in output
+    assert raw_names() == before
+    keys_after = raw_wrapped_keys()
+    assert set(keys_after) == set(keys_before) and all(keys_after[pk] != keys_before[pk] for pk in keys_before)
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[]):
         assert names() == expected
         written_with_old_key.refresh_from_db()
@@ -92,34 +101,68 @@ def test_old_key_data_reads_during_rotation_and_after_it_with_the_new_key_alone(
 
 def test_a_dry_run_counts_and_writes_nothing(written_with_old_key):
     before = raw_names()
+    keys_before = raw_wrapped_keys()
 
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[OLD]):
         output = rotate("--dry-run")
 
-    assert "Dry run: would re-encrypt" in output
+    assert "data keys: would re-wrap 2" in output
+    assert "Dry run: would re-encrypt 1 values" in output
     assert "health_profiles.HealthEntry" in output and "4 rows" in output
-    assert raw_names() == before
+    assert raw_names() == before and raw_wrapped_keys() == keys_before
 
 
-def test_a_second_run_only_touches_what_is_still_under_an_old_key(written_with_old_key, patient_ayse):
+def test_a_second_run_only_touches_what_is_still_under_an_old_key(written_with_old_key, patient_ayse, patient_mehmet):
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[OLD]):
         rotate()
         again = rotate()
+    assert "data keys: re-wrapped 0, 2 already current" in again
     assert "re-encrypted 0 values" in again
 
+    # a process still on the old key alone cannot write for ayse (her keys are wrapped under the
+    # new one) rather than write what nobody could read; for a new patient it makes a key wrapped
+    # under the old master, which the next run re-wraps
     with override_settings(CRYPTOGRAPHY_KEY=OLD, CRYPTOGRAPHY_OLD_KEYS=[]):
-        add_entry(patient_ayse, "medication", name="Late-write-ZQX")
+        with pytest.raises(DecryptionError):
+            add_entry(patient_ayse, "medication", name="Late-write-ZQX")
+        grant_storage(patient_mehmet)
+        add_entry(patient_mehmet, "medication", name="Late-write-ZQX")
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[OLD]):
         output = rotate()
-    assert "re-encrypted 4 values" in output  # name, details, dose, frequency of the late entry
+        assert "Late-write-ZQX" in names()
+    assert "data keys: re-wrapped 1, 2 already current" in output
+    assert "re-encrypted 0 values" in output
 
 
-def refuse_updates_of(entry_id) -> None:
+def test_values_from_before_envelope_encryption_move_under_their_owners_data_key(patient_ayse):
+    grant_storage(patient_ayse)
+    entry = add_entry(patient_ayse, "allergy", name="Penisilin-ZQX")
+    # a value as the earlier version wrote it: under the master key directly
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE health_profiles_healthentry SET name = %s WHERE id = %s",
+            [encrypt_value("Penisilin-ZQX"), entry.pk.hex if connection.vendor == "sqlite" else entry.pk],
+        )
+    assert not is_enveloped(raw_names()[entry.pk])
+    assert HealthEntry.objects.get(pk=entry.pk).name == "Penisilin-ZQX"  # still readable
+
+    output = rotate()
+    again = rotate()
+
+    assert "moved 1 values from a master key to their owner's data key." in output
+    assert "moved 0 values" in again
+    token = raw_names()[entry.pk]
+    assert is_enveloped(token)
+    assert envelope_key_id(token) == PatientDataKey.objects.get(patient=patient_ayse, scope="health_profile").pk
+    assert HealthEntry.objects.get(pk=entry.pk).name == "Penisilin-ZQX"
+
+
+def refuse_updates_of(key_id) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute(
-                "CREATE TRIGGER test_interrupt BEFORE UPDATE ON health_profiles_healthentry "
-                f"WHEN OLD.id = '{entry_id.hex}' BEGIN SELECT RAISE(ABORT, 'interrupted by test'); END"
+                "CREATE TRIGGER test_interrupt BEFORE UPDATE ON privacy_patientdatakey "
+                f"WHEN OLD.id = '{key_id.hex}' BEGIN SELECT RAISE(ABORT, 'interrupted by test'); END"
             )
         else:
             cursor.execute(
@@ -127,8 +170,8 @@ def refuse_updates_of(entry_id) -> None:
                 "END; $$ LANGUAGE plpgsql"
             )
             cursor.execute(
-                "CREATE TRIGGER test_interrupt BEFORE UPDATE ON health_profiles_healthentry FOR EACH ROW "
-                f"WHEN (OLD.id = '{entry_id}') EXECUTE FUNCTION test_interrupt()"
+                "CREATE TRIGGER test_interrupt BEFORE UPDATE ON privacy_patientdatakey FOR EACH ROW "
+                f"WHEN (OLD.id = '{key_id}') EXECUTE FUNCTION test_interrupt()"
             )
 
 
@@ -137,38 +180,36 @@ def drop_interruption() -> None:
         if connection.vendor == "sqlite":
             cursor.execute("DROP TRIGGER test_interrupt")
         else:
-            cursor.execute("DROP TRIGGER test_interrupt ON health_profiles_healthentry")
+            cursor.execute("DROP TRIGGER test_interrupt ON privacy_patientdatakey")
 
 
 def test_an_interrupted_rotation_keeps_finished_batches_and_resumes(written_with_old_key):
-    # given a failure on the last entry (in id order), in the middle of the run
-    last_id, last_category = HealthEntry.objects.order_by("id").values_list("id", "category").last()
-    before = raw_names()
+    # given a failure on the last data key (in id order), in the middle of the run
+    last_id = PatientDataKey.objects.order_by("pk").values_list("pk", flat=True).last()
+    before = raw_wrapped_keys()
     refuse_updates_of(last_id)
 
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[OLD]):
         with pytest.raises(DatabaseError, match="interrupted by test"):
             rotate("--batch-size", "1")
-        interrupted = raw_names()
+        interrupted = raw_wrapped_keys()
         # then the batches before it are committed under the new key, the failing one untouched
         assert interrupted[last_id] == before[last_id]
-        assert sum(interrupted[pk] != before[pk] for pk in before) == 3
+        assert sum(interrupted[pk] != before[pk] for pk in before) == len(before) - 1
 
         # when the cause is gone and the command runs again, it finishes the rest only
         drop_interruption()
         output = rotate("--batch-size", "1")
 
-    assert "health_profiles.HealthEntry" in output
-    entry_line = next(line for line in output.splitlines() if line.startswith("health_profiles.HealthEntry"))
-    left = len(ENTRY_VALUES[last_category])  # every value of the interrupted entry, and nothing else
-    assert f"re-encrypted {left} values, {15 - left} already current" in entry_line
+    assert f"data keys: re-wrapped 1, {len(before) - 1} already current" in output
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[]):
         assert len(names()) == 4
 
 
-def test_values_under_an_unknown_key_are_reported_and_fail_the_run(written_with_old_key, patient_ayse):
+def test_data_keys_under_an_unknown_key_are_reported_and_fail_the_run(written_with_old_key, patient_mehmet):
+    grant_storage(patient_mehmet)
     with override_settings(CRYPTOGRAPHY_KEY=OTHER, CRYPTOGRAPHY_OLD_KEYS=[]):
-        stray = add_entry(patient_ayse, "condition", name="Stray-ZQX")
+        stray = add_entry(patient_mehmet, "condition", name="Stray-ZQX")
 
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[OLD]):
         with pytest.raises(CommandError, match="CRYPTOGRAPHY_OLD_KEYS"):
@@ -176,6 +217,8 @@ def test_values_under_an_unknown_key_are_reported_and_fail_the_run(written_with_
         # everything else was rotated
     with override_settings(CRYPTOGRAPHY_KEY=NEW, CRYPTOGRAPHY_OLD_KEYS=[]):
         assert len(HealthEntry.objects.exclude(id=stray.id)) == 4
+        with pytest.raises(DecryptionError):
+            HealthEntry.objects.get(id=stray.id)
 
 
 def test_changing_secret_key_alone_leaves_health_data_readable(patient_ayse):

@@ -12,6 +12,7 @@ from unittest import mock
 
 import pytest
 from cryptography.hazmat.primitives.kdf import pbkdf2
+from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -83,7 +84,7 @@ def test_the_rotation_recomputes_hashes_of_values_already_under_the_new_key(as_u
         old_hash = stored_hash(patient_ayse)
     with override_settings(**DURING_ROTATION):
         patient_ayse.refresh_from_db()
-        patient_ayse.save(update_fields=["national_id"])  # re-encrypted under NEW, hash untouched
+        patient_ayse.save(update_fields=["national_id"])  # written again, hash untouched
         assert stored_hash(patient_ayse) == old_hash
 
         dry = rotate("--dry-run")
@@ -93,7 +94,8 @@ def test_the_rotation_recomputes_hashes_of_values_already_under_the_new_key(as_u
 
     assert "would recompute 1 keyed hashes" in dry
     user_line = next(line for line in output.splitlines() if line.startswith("accounts.User"))
-    assert "re-encrypted 0 values, 1 already current" in user_line
+    # the number is under ayse's own data key: the rotation re-wraps that key and leaves the value
+    assert "re-encrypted 0 values, 0 already current, 0 undecryptable, 1 under data keys (untouched)" in user_line
     assert "recomputed 1 keyed hashes (national_id_hash)" in user_line
     assert "recomputed 0 keyed hashes under CRYPTOGRAPHY_KEY." in again
     with override_settings(**AFTER_ROTATION):
@@ -172,11 +174,15 @@ def test_a_warm_booking_performs_no_pbkdf2_derivation(as_user, patient_ayse, doc
         warm = post_booking(client, {**booking, "start": at(working_day(14), 11).isoformat()}, "warm-2")
         warm_calls = counting.calls
         # the wrapper does see derivations: a key this process has not used yet needs them
-        with override_settings(CRYPTOGRAPHY_KEY=f"fresh-{secrets.token_urlsafe(32)}", CRYPTOGRAPHY_OLD_KEYS=[]):
+        # (the key in use stays listed as old: the patient's data key is wrapped under it)
+        with override_settings(
+            CRYPTOGRAPHY_KEY=f"fresh-{secrets.token_urlsafe(32)}", CRYPTOGRAPHY_OLD_KEYS=[settings.CRYPTOGRAPHY_KEY]
+        ):
             cold = post_booking(client, {**booking, "start": at(working_day(21), 14).isoformat()}, "cold-1")
 
     assert (warm_up.status_code, warm.status_code, cold.status_code) == (201, 201, 201)
     assert warm_calls == 0
     assert hashlib_calls == []
-    # the new key's lookup:idempotency key and its AES and signing keys for the visit reason
-    assert counting.calls == 3
+    # the new key's lookup:idempotency key and its data-key wrapping key (tried first to unwrap the
+    # patient's data key); the visit reason goes under that data key, which needs no derivation
+    assert counting.calls == 2
