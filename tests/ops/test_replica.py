@@ -132,9 +132,14 @@ def day():
 
 
 def caught_up() -> None:
-    """Wait until the replica has replayed everything the primary has written so far."""
+    """Wait until the replica has replayed everything the primary has written so far.
+
+    The insert position, not pg_current_wal_lsn(): the private primary runs with
+    synchronous_commit=off, so the commit records of the rows just written may still sit in WAL
+    buffers, past the write position, until the WAL writer flushes them; a replica caught up to
+    the write position could not see those rows yet."""
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
         target = cursor.fetchone()[0]
 
     def replayed() -> bool:
