@@ -37,6 +37,7 @@ from accounts.serializers import (
 from accounts.throttles import LoginIpThrottle, RegisterThrottle
 from medplatform.apiviews import paginated_response, validated
 from medplatform.client_address import client_ip
+from medplatform.date_fields import InRangeDateField
 from medplatform.errors import ValidationFailed
 from medplatform.pagination import Pagination
 
@@ -164,6 +165,7 @@ class MeApi(APIView):
         phone = PhoneNumberField(required=False)
         language = serializers.ChoiceField(choices=User.Language.choices, required=False)
         national_id = serializers.CharField(max_length=11, required=False, allow_blank=True, allow_null=True)
+        birth_date = InRangeDateField(required=False, allow_null=True)
 
     @extend_schema(responses=UserOutput)
     def get(self, request):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.birth_dates import age_on, check_birth_date
 from accounts.models import Guardianship, HandoverInvitation, User
 from accounts.services import _national_id_values
 from medplatform.encryption import keyed_hashes
@@ -29,7 +30,6 @@ from privacy.context import SYSTEM, ActContext
 from privacy.services import audit_record
 
 ADULT_AGE = 18
-OLDEST_AGE = 130
 INVITATION_TTL = timedelta(days=14)
 DEPENDANT_EMAIL_DOMAIN = "dependants.invalid"
 
@@ -38,10 +38,6 @@ class NotOfAge(ApplicationError):
     code = "not_of_age"
     status_code = 409
     default_detail = gettext_lazy("The dependant can take over their account from the age of 18.")
-
-
-def age_on(birth_date: date, day: date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 def _today() -> date:
@@ -84,8 +80,7 @@ def dependant_add(
     if not guardian.is_patient or not guardian.has_usable_password():
         raise NotFound()  # only a patient with their own login can be a guardian
     today = _today()
-    if birth_date > today or age_on(birth_date, today) > OLDEST_AGE:
-        raise ValidationFailed(fields={"birth_date": [_("Enter a real birth date.")]})
+    check_birth_date(birth_date, today=today)
     adult = age_on(birth_date, today) >= ADULT_AGE
     needs_authority = adult or relationship == Guardianship.Relationship.CAREGIVER
     if needs_authority and not (authority_type and authority_reference.strip()):
@@ -105,6 +100,7 @@ def dependant_add(
             email=f"dependant-{uuid.uuid4().hex}@{DEPENDANT_EMAIL_DOMAIN}",
             first_name=first_name,
             last_name=last_name,
+            birth_date=birth_date,
             language=guardian.language,
             role=User.Role.PATIENT,
             **_national_id_values(national_id),

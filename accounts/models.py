@@ -64,6 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
     phone_verified = models.BooleanField(_("phone verified"), default=False)
     # search_key("last first"), kept on every save: doctor search matches and sorts on it.
     name_key = models.CharField(max_length=201, blank=True, db_index=True, editable=False)
+    # Optional; a dependant's comes from the guardianship. Patients aged 65 or more are exempt
+    # from the release of unconfirmed visits and from no-show strikes (accounts.exemptions).
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -354,3 +357,30 @@ class ClinicInvitation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} invitation of {self.user_id} to {self.clinic_id} ({self.status})"
+
+
+class ClinicExemption(TimeStampedModel):
+    """A clinic marks a patient as exempt (for example in cancer care): their visits there are
+    never released for want of a confirmation and never count as no-show strikes.
+
+    The reason is a closed category, never free text: the clinic already knows the patient's
+    care, the row only says why the rules do not apply. accounts.exemptions.is_exempt is the one
+    question the platform asks; this row is half of its answer (the age is the other half)."""
+
+    class Reason(models.TextChoices):
+        ONGOING_TREATMENT = "ongoing_treatment", _("Ongoing treatment (for example cancer care)")
+        CARE_NEED = "care_need", _("A disability or care need")
+        OTHER = "other", _("Another reason the clinic records")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="exemptions")
+    patient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="clinic_exemptions")
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    marked_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "patient"], name="one_exemption_per_clinic_patient")]
+
+    def __str__(self) -> str:
+        return f"exemption of {self.patient_id} at {self.clinic_id} ({self.reason})"

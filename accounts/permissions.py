@@ -14,6 +14,11 @@ def is_clinic_admin(user: User, clinic: Clinic) -> bool:
     )
 
 
+def can_manage_exemptions(user: User, clinic: Clinic) -> bool:
+    """The clinic's staff (admin or receptionist) and platform admins mark patients exempt."""
+    return user.is_authenticated and (user.is_platform_admin or is_clinic_member(user, clinic.pk))
+
+
 def is_clinic_member(user: User, clinic_id) -> bool:
     return user.is_authenticated and ClinicMembership.objects.filter(user=user, clinic_id=clinic_id).exists()
 

@@ -5,7 +5,9 @@ retention is the account's life (the owner erases it), so no periodic rule appli
 verification codes (keyed hashes only) go a day after they expire. Guardianships are the record
 of who acted for whom and stay while the dependant's account does; handover invitations (no
 token stored) go 30 days after they expire. Clinic invitations go 90 days after they are
-answered; a pending one stays until it is answered (or the account goes).
+answered; a pending one stays until it is answered (or the account goes). A clinic's exemption
+of a patient (from the release of unconfirmed visits and from no-show strikes) stays while the
+clinic keeps it and goes with the account, as does the birth date.
 """
 
 from datetime import timedelta
@@ -14,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import ClinicInvitation, ContactVerification, Guardianship, HandoverInvitation
+from accounts.exemptions import exemptions_erase
+from accounts.models import ClinicExemption, ClinicInvitation, ContactVerification, Guardianship, HandoverInvitation
 from medplatform.date_fields import clinic_time
 from privacy import retention
 from privacy.contract import Contract, RetentionAction, RetentionRule
@@ -89,10 +92,29 @@ def guardianships_end(user, context) -> int:
     )
 
 
+def account_erasure(user, context) -> None:
+    guardianships_end(user, context)
+    exemptions_erase(user)
+
+
+def exemption_export(user) -> list[dict]:
+    """The clinics that marked the user exempt, and why (a category)."""
+    return [
+        {
+            "clinic": exemption.clinic.name,
+            "reason": exemption.reason,
+            "created_at": clinic_time(exemption.created_at, exemption.clinic.timezone),
+        }
+        for exemption in ClinicExemption.objects.filter(patient=user).select_related("clinic").order_by("created_at")
+    ]
+
+
 def account_summary(user) -> list[dict]:
     return [
         {
-            "data": _("Account: name, e-mail, phone, language") + (_(", TC Kimlik No") if user.national_id else ""),
+            "data": _("Account: name, e-mail, phone, language")
+            + (_(", TC Kimlik No") if user.national_id else "")
+            + (_(", birth date") if user.birth_date else ""),
             "purpose": _("Running your account and your appointments"),
             "legal_basis": _("KVKK Art. 5/2(c): necessary for the performance of a contract"),
             "recipients": [],
@@ -104,6 +126,7 @@ def account_export(user) -> dict:
     return {
         **guardianship_export(user),
         "clinic_invitations": clinic_invitation_export(user),
+        "clinic_exemptions": exemption_export(user),
         "patient": {
             "id": str(user.pk),
             "email": user.email,
@@ -112,6 +135,7 @@ def account_export(user) -> dict:
             "phone": str(user.phone) if user.phone else "",
             "language": user.language,
             "national_id": user.national_id,
+            "birth_date": user.birth_date.isoformat() if user.birth_date else None,
             "role": user.role,
             "created_at": clinic_time(user.created_at),
         },
@@ -122,10 +146,10 @@ CONTRACT = Contract(
     app="accounts",
     summary=account_summary,
     export=account_export,
-    erasure=guardianships_end,
+    erasure=account_erasure,
     retention={
         "accounts.account": RetentionRule(
-            kind=gettext_lazy("Your account: name, e-mail, phone, language, TC Kimlik No"),
+            kind=gettext_lazy("Your account: name, e-mail, phone, language, TC Kimlik No, birth date"),
             models=("accounts.User",),
             from_event=gettext_lazy("the erasure of the account (at your request)"),
             action=RetentionAction.ANONYMISE,
@@ -146,6 +170,17 @@ CONTRACT = Contract(
             from_event=gettext_lazy("the erasure of the dependant's account"),
             action=RetentionAction.ANONYMISE,
             period_text=gettext_lazy("while the dependant has an account (the record of who acted for them)"),
+            run=None,
+        ),
+        "accounts.clinic_exemptions": RetentionRule(
+            kind=gettext_lazy(
+                "A clinic's exemption of you from the release of unconfirmed visits and from no-show "
+                "strikes, with its reason (a category) and who recorded it"
+            ),
+            models=("accounts.ClinicExemption",),
+            from_event=gettext_lazy("its removal by the clinic, or the erasure of the account"),
+            action=RetentionAction.DESTROY,
+            period_text=gettext_lazy("while the clinic keeps the exemption"),
             run=None,
         ),
         "accounts.handover_invitations": RetentionRule(

@@ -24,6 +24,7 @@ class UserOutput(serializers.ModelSerializer):
             "language",
             "role",
             "national_id",
+            "birth_date",
             "email_verified",
             "phone_verified",
         ]

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 from stdnum.tr import tckimlik
 
+from accounts.birth_dates import check_birth_date
 from accounts.models import Clinic, ClinicInvitation, ClinicMembership, Doctor, Specialty, User
 from accounts.permissions import is_clinic_admin
 from medplatform.encryption import keyed_hash, keyed_hashes
@@ -69,9 +70,10 @@ def user_register(
 
 @transaction.atomic
 def user_update(*, user: User, **changes) -> User:
-    """Change a user's own profile fields; national_id is validated, encrypted and hashed; a new
-    e-mail address or phone number is unverified until a code sent to it is confirmed."""
-    allowed = {"email", "first_name", "last_name", "phone", "language", "national_id"}
+    """Change a user's own profile fields; national_id is validated, encrypted and hashed; the
+    birth date (optional, null clears it) must be a real one; a new e-mail address or phone
+    number is unverified until a code sent to it is confirmed."""
+    allowed = {"email", "first_name", "last_name", "phone", "language", "national_id", "birth_date"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in sorted(unknown)})
@@ -86,6 +88,8 @@ def user_update(*, user: User, **changes) -> User:
             changes.pop("phone")
         else:
             changes["phone_verified"] = False
+    if changes.get("birth_date") is not None:
+        check_birth_date(changes["birth_date"], today=timezone.localdate())
     if "national_id" in changes:
         values = _national_id_values(changes.pop("national_id"))
         # Under every configured key: during a key rotation, rows not yet rehashed still count.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import apis, credential_apis, dependant_apis
+from accounts import apis, credential_apis, dependant_apis, exemption_apis
 
 urlpatterns = [
     path("auth/register/", apis.RegisterApi.as_view(), name="auth-register"),
@@ -40,4 +40,14 @@ urlpatterns = [
     path("clinics/<uuid:clinic_id>/", apis.ClinicDetailApi.as_view(), name="clinic-detail"),
     path("clinics/<uuid:clinic_id>/staff/", apis.ClinicStaffApi.as_view(), name="clinic-staff"),
     path("clinics/<uuid:clinic_id>/doctors/", apis.ClinicDoctorApi.as_view(), name="clinic-doctors"),
+    path(
+        "clinics/<uuid:clinic_id>/exemptions/",
+        exemption_apis.ClinicExemptionListApi.as_view(),
+        name="clinic-exemptions",
+    ),
+    path(
+        "clinics/<uuid:clinic_id>/exemptions/<uuid:exemption_id>/",
+        exemption_apis.ClinicExemptionDetailApi.as_view(),
+        name="clinic-exemption-detail",
+    ),
 ]

@@ -75,6 +75,7 @@ def world(patient_ayse, doctor_x, clinic_x):
         "invitation_id": patient_ayse.id,
         "device_id": patient_ayse.id,  # a DELETE-only route: its GET must show nothing either
         "review_id": review.id,
+        "exemption_id": patient_ayse.id,  # a DELETE-only route: its GET must show nothing either
     }
 
 
