@@ -4,7 +4,7 @@ live server as anonymous, a patient, a doctor and clinic staff. The schema tells
 fail; medplatform/schema.py holds what drf-spectacular cannot see (summaries, tags, errors)."""
 
 import json
-import shutil
+import os
 import subprocess
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from medplatform.schema import DOMAIN_ERRORS, SUMMARIES
 ROOT = Path(__file__).resolve().parents[1]
 SPECTRAL = ROOT / "tools" / "openapi-check" / "node_modules" / ".bin" / "spectral"
 METHODS = {"get", "post", "put", "patch", "delete"}
+REQUIRED = os.environ.get("MEDPLATFORM_REQUIRE_SERVICES") == "1"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,9 @@ def test_openapi_spec_validator_accepts_the_schema(schema):
 
 def test_spectral_finds_no_error_and_no_warning(schema_file, tmp_path):
     if not SPECTRAL.exists():
-        if shutil.which("node") is None or settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # The services run installs it first (scripts/install_openapi_tools.sh) and must run it; the
+        # embedded run comes before that install, so on a fresh clone it is not there yet.
+        if REQUIRED or settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
             pytest.fail("Spectral is not installed: scripts/install_openapi_tools.sh (make test-services runs it)")
         pytest.skip("Spectral is not installed here (make test-services installs it)")
     result = subprocess.run(
