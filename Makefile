@@ -61,7 +61,8 @@ test-services: install
 	@# The FHIR export is checked by an independent R4 validator in Node (docs/fhir.md); this run
 	@# must run it, so it installs it (the embedded run skips it where it is not installed).
 	@sh scripts/install_fhir_validator.sh
-	@# Spectral checks the OpenAPI schema (tests/test_schema_tools.py); installed the same way.
+	@# Spectral checks the OpenAPI schema (tests/test_schema_tools.py), openapi-typescript and tsc
+	@# compile its types against real answers (tests/test_generated_clients.py); installed the same way.
 	@sh scripts/install_openapi_tools.sh
 	@# The portal's browser tests (tests/portal/test_browser.py) drive Debian's Chromium and inject
 	@# axe-core: installed here when missing, like the validator.

@@ -111,6 +111,14 @@ class DoctorInput(serializers.Serializer):
     education = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
 
 
+class DoctorClinicOutput(serializers.Serializer):
+    """One clinic a doctor works at, as doctor search lists them."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    city = serializers.CharField()
+
+
 class DoctorListOutput(serializers.ModelSerializer):
     """One row of doctor search; everything comes from the prefetched queryset."""
 
@@ -149,6 +157,7 @@ class DoctorListOutput(serializers.ModelSerializer):
     def get_specialty_name(self, doctor: Doctor) -> str:
         return SpecialtyOutput().get_name(doctor.specialty)
 
+    @extend_schema_field({"type": "string", "format": "uuid", "nullable": True})
     def get_clinic(self, doctor: Doctor) -> str | None:
         clinic = self._first_clinic(doctor)
         return str(clinic.id) if clinic else None
@@ -161,6 +170,7 @@ class DoctorListOutput(serializers.ModelSerializer):
         clinic = self._first_clinic(doctor)
         return clinic.city if clinic else None
 
+    @extend_schema_field(DoctorClinicOutput(many=True))
     def get_clinics(self, doctor: Doctor) -> list[dict]:
         return [{"id": str(c.id), "name": c.name, "city": c.city} for c in doctor.clinics.all()]
 

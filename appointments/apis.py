@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -82,8 +83,8 @@ class DoctorSlotsApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", str, description="first local day, YYYY-MM-DD (default today)"),
-            OpenApiParameter("to", str, description="last local day, YYYY-MM-DD (default from + 13 days; ≤ 31 days)"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="first local day (default today)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last local day (default from + 13 days; ≤ 31 days)"),
         ],
         responses=SlotOutput(many=True),
     )

@@ -128,6 +128,7 @@ class BookInput(serializers.Serializer):
 class WorkingHoursOutput(serializers.ModelSerializer):
     doctor = serializers.UUIDField(source="doctor_id", read_only=True)
     clinic = serializers.UUIDField(source="clinic_id", read_only=True)
+    visit_types = serializers.ListField(child=serializers.ChoiceField(choices=VisitType.choices), read_only=True)
 
     class Meta:
         model = WorkingHours

@@ -124,6 +124,8 @@ class AccessLogOutput(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
     at = ClinicDateTimeField()
     actor_doctor = serializers.SerializerMethodField()
+    # A JSON column: typed here so that the schema (and clients generated from it) know its shape.
+    categories = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = AuditEntry
@@ -246,11 +248,13 @@ class ExportApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=["json", "fhir"]),
+            # Each enum carries its own title: generated clients name an inline enum after the
+            # operation and the parameter, and `format` and `_format` would both become `...Format`
+            # (openapi-python-client then leaves the whole operation out).
+            OpenApiParameter("format", {"type": "string", "enum": ["fhir", "json"], "title": "ExportFormat"}),
             OpenApiParameter(
                 "_format",
-                str,
-                enum=sorted(ExportFormatNegotiation.FHIR_FORMATS),
+                {"type": "string", "enum": sorted(ExportFormatNegotiation.FHIR_FORMATS), "title": "FhirFormat"},
                 description="FHIR's own format parameter: any of these values chooses the FHIR R4 Bundle.",
             ),
         ],

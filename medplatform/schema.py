@@ -233,6 +233,12 @@ class AutoSchema(SpectacularAutoSchema):
             return {**schema, "readOnly": True} if field.read_only else schema
         return super()._map_serializer_field(field, direction, bypass_extensions)
 
+    def get_auth(self) -> list[dict]:
+        # `[{}]` alone means "no authentication"; generated clients (openapi-python-client) read
+        # any security list as "send a token", so an operation nobody authenticates to lists none.
+        auths = super().get_auth()
+        return [] if auths == [{}] else auths
+
     def _key(self) -> str:
         return operation_key(self.method, self.path)
 

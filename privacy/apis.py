@@ -59,6 +59,8 @@ class ConsentOutput(serializers.ModelSerializer):
     expires_at = ClinicDateTimeField(allow_null=True)
     ends = serializers.SerializerMethodField()
     ends_after_days = serializers.SerializerMethodField()
+    # A JSON column: typed here so that the schema (and clients generated from it) know its shape.
+    categories = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = ConsentEvent
