@@ -11,11 +11,13 @@ extend_schema), never the generated code. docs/clients.md says how this is run.
 """
 
 import importlib
+import importlib.metadata
 import json
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,6 +30,8 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.factories import TEST_PASSWORD, ClinicFactory, DoctorFactory, specialty
 from tests.second_factor import confirmed_totp_device, totp_code
@@ -54,15 +58,16 @@ def live_schema(live_server, directory: Path) -> Path:
     return path
 
 
-def generate_python_client(schema: Path, directory: Path) -> ModuleType:
-    """openapi-python-client's package for `schema`, generated into `directory` and imported."""
+def generate_python_client(schema: Path, directory: Path) -> tuple[ModuleType, list[Requirement]]:
+    """openapi-python-client's project for `schema`, generated into `directory`: its package,
+    imported, and the dependencies its pyproject.toml declares."""
     config = directory / "openapi-python-client.yml"
     # No post hooks: the code is imported as generated (formatting it would change nothing).
     config.write_text(f"package_name_override: {PACKAGE}\npost_hooks: []\n")
-    target = directory / PACKAGE
+    project = directory / "generated-client"
     result = subprocess.run(
         [str(Path(sys.executable).with_name("openapi-python-client")), "generate", "--path", str(schema)]
-        + ["--output-path", str(target), "--meta", "none", "--config", str(config)],
+        + ["--output-path", str(project), "--meta", "uv", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -70,11 +75,18 @@ def generate_python_client(schema: Path, directory: Path) -> ModuleType:
     output = result.stdout + result.stderr
     # A warning means an operation or a model was left out: the schema said something it cannot use.
     assert result.returncode == 0 and "Warning" not in output, output
-    sys.path.insert(0, str(directory))
+    declared = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    sys.path.insert(0, str(project))
     try:
-        return importlib.import_module(PACKAGE)
+        return importlib.import_module(PACKAGE), [Requirement(line) for line in declared]
     finally:
-        sys.path.remove(str(directory))
+        sys.path.remove(str(project))
+
+
+def dev_pins() -> dict[str, str]:
+    """name -> version of every package hash-pinned in requirements/dev.txt."""
+    text = (ROOT / "requirements" / "dev.txt").read_text()
+    return {canonicalize_name(name): version for name, version in re.findall(r"(?m)^([A-Za-z0-9_.-]+)==(\S+)", text)}
 
 
 @pytest.fixture
@@ -85,8 +97,8 @@ def generated(live_server, tmp_path):
 
     eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     schema = live_schema(live_server, tmp_path)
-    client_package = generate_python_client(schema, tmp_path)
-    yield Generated(package=client_package, schema=schema, base_url=live_server.url)
+    client_package, dependencies = generate_python_client(schema, tmp_path)
+    yield Generated(package=client_package, dependencies=dependencies, schema=schema, base_url=live_server.url)
     app.conf.task_always_eager = eager
     for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
         del sys.modules[name]
@@ -104,6 +116,7 @@ class Recorded:
 @dataclass
 class Generated:
     package: ModuleType
+    dependencies: list[Requirement]
     schema: Path
     base_url: str
     recorded: list[Recorded] = field(default_factory=list)
@@ -484,6 +497,17 @@ def patient_journey(g: Generated) -> None:
 
 
 def test_the_generated_python_client_drives_a_whole_patient_journey(generated):
+    # given: what the generated code depends on is hash-pinned in requirements/dev.txt, and that
+    # pin is what runs it here
+    pins = dev_pins()
+    assert generated.dependencies
+    for requirement in generated.dependencies:
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement} (of the generated client) is not pinned in requirements/dev.txt"
+        assert requirement.specifier.contains(pinned), f"requirements/dev.txt pins {requirement.name}=={pinned}"
+        assert importlib.metadata.version(requirement.name) == pinned
+
+    # when / then
     patient_journey(generated)
 
     operations = {(item.method, item.path) for item in generated.recorded}
