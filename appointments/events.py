@@ -3,7 +3,8 @@
 Every service that changes an appointment's status (or moves it) writes an
 AppointmentStatusChange row and then calls `appointment_changed` inside the same transaction.
 It writes the patient's notification outbox rows (notifications.services.notification_enqueue),
-which are handed to Celery after the commit. Only display values go along (clinic and doctor
+which are handed to Celery after the commit, and tells the no-show policy
+(standing.services.standing_appointment_changed: a no-show is a strike). Only display values go along (clinic and doctor
 names, start, time zone, ids), never the visit reason or exam type.
 """
 
@@ -30,9 +31,12 @@ def _notification_for(appointment: Appointment, change: AppointmentStatusChange)
 
 def appointment_changed(appointment: Appointment, change: AppointmentStatusChange) -> None:
     """Announce a recorded change: write the notification rows in this transaction (the
-    patient's; and the doctor's when the patient cancels, by hand or by withdrawing consent)."""
+    patient's; and the doctor's when the patient cancels, by hand or by withdrawing consent), and
+    let the no-show policy count or uncount a no-show."""
     from notifications.services import notification_enqueue
+    from standing.services import standing_appointment_changed
 
+    standing_appointment_changed(appointment, change)
     notification = _notification_for(appointment, change)
     if notification is None:
         return

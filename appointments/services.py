@@ -38,6 +38,8 @@ from privacy.context import SYSTEM, ActContext
 from privacy.guard import consent_hold
 from privacy.models import Purpose
 from privacy.services import audit_record
+from standing.policy import check_booking_allowed
+from standing.selectors import booking_block
 
 logger = logging.getLogger(__name__)
 
@@ -355,8 +357,8 @@ def _clinic_with_patient_limits(
     *, clinic_id, patient: User, doctor: Doctor, start: datetime, end: datetime, tz: str, now: datetime, exclude=None
 ) -> Clinic:
     """The slot's clinic and, in the same query, what the patient's limits compare: bookings of the
-    patient overlapping the slot, upcoming bookings, and upcoming bookings with this doctor that
-    local day."""
+    patient overlapping the slot, upcoming bookings, upcoming bookings with this doctor that
+    local day, and the end of a no-show block at the clinic (standing)."""
     booked = Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED)
     if exclude is not None:
         booked = booked.exclude(pk=exclude.pk)
@@ -366,11 +368,16 @@ def _clinic_with_patient_limits(
         overlapping=_count(booked.filter(start__lt=end, end__gt=start)),
         upcoming=_count(upcoming),
         same_day=_count(upcoming.filter(doctor=doctor, start__gte=day_start, start__lt=day_start + timedelta(days=1))),
+        no_show_blocked_until=booking_block(patient=patient, now=now),
     ).get(pk=clinic_id)
 
 
 def _check_patient(clinic: Clinic, *, rescheduling: bool = False) -> None:
-    """No two bookings of one patient at once; at most N upcoming; one per doctor per local day."""
+    """No two bookings of one patient at once; at most N upcoming; one per doctor per local day;
+    no new booking while the no-show policy blocks the patient at the clinic (moving a booking
+    they hold is no new booking)."""
+    if not rescheduling:
+        check_booking_allowed(clinic)
     if clinic.overlapping:
         raise SlotUnavailable(_("You already have an appointment at that time."))
     if not rescheduling and clinic.upcoming >= settings.BOOKING_MAX_FUTURE_APPOINTMENTS:

@@ -24,6 +24,7 @@ TAG_RULES: list[tuple[str, str]] = [
     (r"^/api/v1/me/notification-preferences/", "notifications"),
     (r"^/api/v1/me/reviews/", "reviews"),
     (r"^/api/v1/me/erase/", "privacy"),
+    (r"^/api/v1/(me/standing|strikes|appeals)/", "no-show policy"),
     (r"^/api/v1/me/", "accounts"),
     (r"^/api/v1/doctors/\{[^}]+\}/(working-hours|breaks|time-off)/", "schedules"),
     (r"^/api/v1/doctors/\{[^}]+\}/reviews/", "reviews"),
@@ -119,13 +120,18 @@ SUMMARIES: dict[str, str] = {
     "POST /api/v1/reviews/{review_id}/reply/": "Reply to a review of me (doctor)",
     "POST /api/v1/reviews/{review_id}/report/": "Report a review to moderation",
     "GET /api/v1/specialties/": "List specialties",
+    "GET /api/v1/me/standing/": "My no-show strikes per clinic and any booking block (or a dependant's)",
+    "POST /api/v1/strikes/{strike_id}/appeal/": "Appeal a no-show strike (once)",
+    "GET /api/v1/appeals/": "Appeals of no-show strikes at my clinics (clinic staff)",
+    "POST /api/v1/appeals/{appeal_id}/accept/": "Accept an appeal: the strike stops counting (clinic staff)",
+    "POST /api/v1/appeals/{appeal_id}/refuse/": "Refuse an appeal (clinic staff)",
 }
 
 # Errors the view's own shape does not reveal (services' domain errors), per operation.
 DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
     "POST /api/v1/me/dependants/{dependant_id}/handover/": {409: ["not_of_age"]},
     "POST /api/v1/appointments/": {
-        403: ["consent_required"],
+        403: ["consent_required", "booking_blocked"],
         404: ["not_found"],
         409: ["slot_unavailable", "booking_limit_reached"],
     },
@@ -171,12 +177,16 @@ DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
     "POST /api/v1/consents/": {404: ["not_found"]},
     "POST /api/v1/reviews/{review_id}/reply/": {403: ["permission_denied"], 409: ["review_not_allowed"]},
     "POST /api/v1/notifications/twilio/status/": {403: ["permission_denied"]},
+    "POST /api/v1/strikes/{strike_id}/appeal/": {409: ["already_appealed", "invalid_transition"]},
+    "POST /api/v1/appeals/{appeal_id}/accept/": {409: ["invalid_transition"]},
+    "POST /api/v1/appeals/{appeal_id}/refuse/": {409: ["invalid_transition"]},
 }
 
 ERROR_DESCRIPTIONS = {
     400: "The input is not valid; `fields` names each field with its messages.",
     401: "Not authenticated (no or an invalid bearer token), or the login was refused.",
-    403: "Authenticated, but not allowed; `consent_required` names the missing consent in `purpose`.",
+    403: "Authenticated, but not allowed; `consent_required` names the missing consent in `purpose`, "
+    "`booking_blocked` (the no-show policy) says in `until` when booking at that clinic opens again.",
     404: "No such object, or not one this user may see (existence is not revealed); or no such page.",
     409: "The request conflicts with the current state of the booking.",
     429: "Too many requests; `Retry-After` says when to try again.",

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "appointments",
     "health_profiles",
     "reviews",
+    "standing",
     "notifications",
     "portal",
 ]
@@ -302,6 +303,11 @@ SPECTACULAR_SETTINGS = {
             "description": "The patient's health entries, sharing with a doctor, access log, export.",
         },
         {"name": "reviews", "description": "Reviews after a completed visit, doctors' replies, reports to moderation."},
+        {
+            "name": "no-show policy",
+            "description": "Missed visits counted per clinic, the online-booking block they earn, appeals and "
+            "the clinic staff's decisions.",
+        },
         {"name": "notifications", "description": "The user's messages and channel preferences; provider callbacks."},
         {"name": "privacy", "description": "Data-subject rights: summary, requests, retention, account erasure."},
     ],
@@ -322,6 +328,7 @@ SPECTACULAR_SETTINGS = {
         "PrivacyRequestStatusEnum": "privacy.models.DataSubjectRequest.Status",
         "ContactChannelEnum": "accounts.models.ContactVerification.Channel",
         "ConsentPurposeEnum": "privacy.models.Purpose",
+        "NoShowAppealStatusEnum": "standing.models.Appeal.Status",
     },
 }
 
@@ -350,6 +357,14 @@ CELERY_TASK_ROUTES = {
 
 # Booking rules. Minimum notice, horizon and cancellation cutoff are per clinic (accounts.Clinic).
 BOOKING_MAX_FUTURE_APPOINTMENTS = int(os.environ.get("BOOKING_MAX_FUTURE_APPOINTMENTS", "5"))
+# The no-show policy (standing/, docs/no-show.md): this many no-shows at one clinic within
+# NO_SHOW_WINDOW_DAYS block the patient's online booking there for NO_SHOW_BLOCK_DAYS. A clinic
+# may set its own count and days (standing.NoShowPolicy); the window is the platform's.
+NO_SHOW_STRIKES_TO_BLOCK = int(os.environ.get("NO_SHOW_STRIKES_TO_BLOCK", "3"))
+NO_SHOW_BLOCK_DAYS = int(os.environ.get("NO_SHOW_BLOCK_DAYS", "30"))
+NO_SHOW_WINDOW_DAYS = int(os.environ.get("NO_SHOW_WINDOW_DAYS", "365"))
+if NO_SHOW_STRIKES_TO_BLOCK < 1 or NO_SHOW_BLOCK_DAYS < 1 or NO_SHOW_WINDOW_DAYS < 1:
+    raise ImproperlyConfigured("NO_SHOW_STRIKES_TO_BLOCK, NO_SHOW_BLOCK_DAYS and NO_SHOW_WINDOW_DAYS must be 1 or more")
 MEETING_BASE_URL = os.environ.get("MEETING_BASE_URL", "https://meet.example.invalid/medplatform/")
 # The FHIR export's identifier systems live under this URL (docs/fhir.md): one a deployment controls,
 # set before its first export and never changed, since receivers match identifiers on it.

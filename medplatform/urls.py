@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("appointments.urls")),
     path("", include("health_profiles.urls")),
     path("", include("reviews.urls")),
+    path("", include("standing.urls")),
     path("", include("notifications.urls")),
 ]
 

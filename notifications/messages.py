@@ -38,6 +38,8 @@ ALLOWED_CONTEXT_KEYS = frozenset(
         # recipient notices (KVKK Art. 11): what happened, and whose data (in e-mails only)
         "notice_event",
         "patient_name",
+        # the no-show policy: when a booking block ends
+        "until",
     }
 )
 
@@ -65,6 +67,10 @@ SUBJECTS = {
         Kind.HANDOVER_INVITATION: "Medplatform hesabınızı devralın",
         Kind.HANDOVER_COMPLETED: "Hesap devri tamamlandı",
         Kind.RECIPIENT_NOTICE: "Size aktarılan kişisel verilerle ilgili bir bildirim",
+        Kind.NO_SHOW_RECORDED: "Gelinmeyen randevu kaydı",
+        Kind.BOOKING_BLOCKED: "Online randevu alımınız durduruldu",
+        Kind.NO_SHOW_APPEAL_ACCEPTED: "İtirazınız kabul edildi",
+        Kind.NO_SHOW_APPEAL_REFUSED: "İtirazınız reddedildi",
     },
     "en": {
         Kind.APPOINTMENT_BOOKED: "Your appointment is booked",
@@ -81,6 +87,10 @@ SUBJECTS = {
         Kind.HANDOVER_INVITATION: "Take over your Medplatform account",
         Kind.HANDOVER_COMPLETED: "The account handover is complete",
         Kind.RECIPIENT_NOTICE: "A notice about personal data you received",
+        Kind.NO_SHOW_RECORDED: "A missed visit was recorded",
+        Kind.BOOKING_BLOCKED: "Online booking is paused",
+        Kind.NO_SHOW_APPEAL_ACCEPTED: "Your appeal was accepted",
+        Kind.NO_SHOW_APPEAL_REFUSED: "Your appeal was refused",
     },
 }
 
@@ -176,6 +186,7 @@ def render(*, kind: str, language: str, channel: str, recipient, context: dict) 
         "when": local_time(context.get("start"), context.get("timezone"), language),
         "campaign_title": context.get("campaign_title") or "",
         "notice_event": context.get("notice_event") or "",
+        "until": local_time(context.get("until"), context.get("timezone"), language),
         **_secrets(kind, recipient, context),
     }
     if short:

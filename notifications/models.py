@@ -31,6 +31,10 @@ class Kind(models.TextChoices):
     HANDOVER_INVITATION = "handover_invitation", _("Invitation to take over your account")
     HANDOVER_COMPLETED = "handover_completed", _("An account was taken over by its owner")
     RECIPIENT_NOTICE = "recipient_notice", _("A patient's data was corrected or erased")
+    NO_SHOW_RECORDED = "no_show_recorded", _("A missed visit was recorded")
+    BOOKING_BLOCKED = "booking_blocked", _("Online booking at a clinic is paused")
+    NO_SHOW_APPEAL_ACCEPTED = "no_show_appeal_accepted", _("Your appeal of a missed visit was accepted")
+    NO_SHOW_APPEAL_REFUSED = "no_show_appeal_refused", _("Your appeal of a missed visit was refused")
 
 
 class Channel(models.TextChoices):

@@ -16,9 +16,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ClinicMembership
 from appointments.demo import create_demo_schedule
-from appointments.models import Break, TimeOff, WorkingHours
+from appointments.models import Appointment, Break, TimeOff, WorkingHours
+from appointments.services import appointment_mark_no_show
 from privacy.models import AuditEntry
 from reviews.models import Review
+from standing.services import appeal_create
 from tests.appointments.conftest import at, book, grant_booking_consent, working_day
 from tests.conftest import client_for
 from tests.factories import clinic_member
@@ -28,9 +30,11 @@ from tests.second_factor import verified_client
 
 VISIT_REASON = "Göğüs-ağrısı-QQV"
 EXAM_TYPE = "Efor-testi-QQV"
+APPEAL_REASON = "Hastanede-yattım-QQV"
 SECRETS = [
     VISIT_REASON,
     EXAM_TYPE,
+    APPEAL_REASON,
     *(v for values in ENTRY_VALUES.values() for v in values.values() if "ZQX" in str(v)),
 ]
 # Routes that are not reads of a resource: login, logout, password-set links and POST-only actions.
@@ -58,6 +62,9 @@ def world(patient_ayse, doctor_x, clinic_x):
     share = share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
     visited = past_appointment(patient=patient_ayse, doctor=doctor_x)
     review = Review.objects.create(appointment=visited, patient=patient_ayse, doctor=doctor_x, rating=5, comment="iyi")
+    missed = past_appointment(patient=patient_ayse, doctor=doctor_x, status=Appointment.Status.BOOKED)
+    appointment_mark_no_show(appointment=missed, actor=doctor_x.user)
+    appeal = appeal_create(actor=patient_ayse, strike_id=missed.no_show_strike.id, reason=APPEAL_REASON)
     time_off = TimeOff.objects.create(
         doctor=doctor_x, start=at(working_day(days_ahead=30), 9), end=at(working_day(days_ahead=30), 12)
     )
@@ -76,6 +83,8 @@ def world(patient_ayse, doctor_x, clinic_x):
         "device_id": patient_ayse.id,  # a DELETE-only route: its GET must show nothing either
         "review_id": review.id,
         "exemption_id": patient_ayse.id,  # a DELETE-only route: its GET must show nothing either
+        "strike_id": appeal.strike_id,  # POST-only routes: their GET must show nothing either
+        "appeal_id": appeal.id,
     }
 
 
@@ -141,6 +150,8 @@ def test_every_read_that_shows_a_visit_reason_or_profile_content_to_someone_else
         ("doctor", "portal:appointment"),
         ("receptionist", "portal:appointment"),
         ("doctor", "portal:health-profile"),
+        ("receptionist", "appeal-list"),
+        ("clinic_admin", "appeal-list"),
     } <= set(showing)
     # staff never see health-profile content
     assert not {name for role, name in showing if role != "doctor"} & {
@@ -149,5 +160,7 @@ def test_every_read_that_shows_a_visit_reason_or_profile_content_to_someone_else
     }
     # and the patient's access log shows every one of those reads
     log = as_user(patient_ayse).get("/api/v1/health-profile/access-log/?page_size=100").json()["results"]
-    reads = [row for row in log if row["action"] in {"appointment_viewed", "health_profile_read"}]
+    reads = [
+        row for row in log if row["action"] in {"appointment_viewed", "health_profile_read", "no_show_appeal_viewed"}
+    ]
     assert len(reads) == len(showing)
