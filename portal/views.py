@@ -33,10 +33,13 @@ from appointments.errors import SlotUnavailable
 from appointments.models import Appointment, VisitType, Weekday
 from health_profiles import selectors as health_selectors
 from health_profiles import services as health_services
-from medplatform.errors import ApplicationError, ValidationFailed
+from medplatform.errors import ApplicationError, NotFound, ValidationFailed
 from privacy.context import act_context
 from reviews import selectors as review_selectors
 from reviews import services as review_services
+from standing import selectors as standing_selectors
+from standing import services as standing_services
+from standing.models import Appeal
 
 
 def _portal_user(request):
@@ -322,6 +325,48 @@ def doctors(request):
             "doctors": account_selectors.staff_doctor_list(viewer=user),
         },
     )
+
+
+@portal_page
+def appeals(request):
+    """Clinic staff: appeals of no-show strikes at their clinics. Each pending appeal's reason
+    shown is an audited read (standing.selectors.appeals_shown); decided ones have none left."""
+    user = _portal_user(request)
+    if not user.is_clinic_staff:
+        raise Http404
+    appeals = standing_selectors.appeal_list(viewer=user)
+    pending = standing_selectors.appeals_shown(
+        viewer=user,
+        appeals=appeals.filter(status=Appeal.Status.PENDING)[:100],
+        context=act_context(request, channel="portal"),
+    )
+    decided = appeals.exclude(status=Appeal.Status.PENDING).order_by("-decided_at", "id")[:20]
+    return render(request, "portal/appeals.html", {"pending": pending, "decided": decided})
+
+
+@portal_page
+@require_POST
+def appeal_decide(request, appeal_id, decision):
+    user = _portal_user(request)
+    if decision not in ("accept", "refuse"):
+        raise Http404
+    try:
+        standing_services.appeal_decide(
+            actor=user,
+            appeal_id=appeal_id,
+            accept=decision == "accept",
+            context=act_context(request, channel="portal"),
+        )
+    except NotFound:
+        raise Http404 from None
+    except ApplicationError as exc:
+        _report(request, exc)
+    else:
+        if decision == "accept":
+            messages.success(request, _("The appeal is accepted: the missed visit no longer counts. Patient told."))
+        else:
+            messages.success(request, _("The appeal is refused. The patient is told."))
+    return redirect("portal:appeals")
 
 
 def _schedule_doctor(user, doctor_id) -> Doctor:

@@ -6,10 +6,12 @@ then recomputes the block from all counting strikes (standing.policy), so two ch
 same pair never work from different views of it."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.exemptions import is_exempt
 from accounts.models import User
 from appointments.models import Appointment, AppointmentStatusChange
 from medplatform.errors import NotFound
@@ -73,9 +75,13 @@ def standing_appointment_changed(appointment: Appointment, change: AppointmentSt
 
 def strike_record(*, appointment: Appointment) -> Strike | None:
     """A strike for a missed visit (once per visit), the block it earns, and a message to the
-    patient (or their guardian). A patient the clinic exempts gets none."""
+    patient (or their guardian). A patient exempt at the clinic on the day of the visit (65 or
+    older, or marked by the clinic: accounts.exemptions) gets none."""
     from notifications.services import notification_enqueue
 
+    missed_on = appointment.start.astimezone(ZoneInfo(appointment.clinic.timezone)).date()
+    if is_exempt(appointment.patient, appointment.clinic, on=missed_on):
+        return None
     with transaction.atomic():
         now = timezone.now()
         standing = _standing_locked(patient_id=appointment.patient_id, clinic_id=appointment.clinic_id)

@@ -225,7 +225,7 @@ def _portal_pages(ids: dict) -> list[str]:
             for inner in pattern.url_patterns:
                 routes.append((f"/portal/{inner.pattern}", inner.name))
     skipped = {"login", "logout", "password-set", "second-factor", "second-factor-enrol"}
-    skipped |= {"appointment-action", "review-reply"}  # POST only
+    skipped |= {"appointment-action", "review-reply", "appeal-decide"}  # POST only
     pages = []
     for route, name in routes:
         if name in skipped:
@@ -293,6 +293,7 @@ def test_every_portal_page_passes_axe_in_both_languages_at_desk_and_phone_width(
         "/portal/doctors/",
         f"/portal/doctors/{doctor_x.id}/schedule/",
         f"/portal/doctors/{doctor_x.id}/time-off/",
+        "/portal/appeals/",
         "/portal/no-such-page/",
     ]
     public_pages = ["/", "/portal/login/"]

@@ -314,3 +314,35 @@ def test_the_standing_costs_the_same_queries_for_one_strike_or_many(ayse, schedu
     assert sum(len(clinic["strikes"]) for clinic in body["clinics"]) == 6
     # The user, then the strikes with their clinics, visits and appeals, the blocks, the policies.
     assert len(many) == len(one)
+
+
+def test_a_patient_the_clinic_marked_exempt_gets_no_strike(ayse, schedule_x, clinic_x, receptionist_x):
+    visits = [visit_ended(ayse, schedule_x, days_ago) for days_ago in (1, 2, 3)]
+    marked = client_for(receptionist_x).post(
+        f"/api/v1/clinics/{clinic_x.id}/exemptions/",
+        {"patient": str(ayse.id), "reason": "ongoing_treatment"},
+        format="json",
+    )
+    assert marked.status_code == 201, marked.json()
+
+    for visit in visits:
+        mark_no_show(schedule_x, visit)
+
+    assert not Strike.objects.exists()
+    assert not Notification.objects.filter(kind__in=[Kind.NO_SHOW_RECORDED, Kind.BOOKING_BLOCKED]).exists()
+    assert try_booking(ayse, schedule_x).status_code == 201
+
+
+def test_a_patient_aged_65_on_the_day_of_the_visit_gets_no_strike_and_a_younger_one_does(
+    ayse, patient_mehmet, schedule_x
+):
+    today = timezone.localdate()
+    ayse.birth_date = today - timedelta(days=366 * 70)
+    ayse.save(update_fields=["birth_date"])
+    patient_mehmet.birth_date = today - timedelta(days=365 * 40)
+    patient_mehmet.save(update_fields=["birth_date"])
+
+    no_shows(ayse, schedule_x, 1)
+    no_shows(patient_mehmet, schedule_x, 1, first_days_ago=4)
+
+    assert list(Strike.objects.values_list("patient", flat=True)) == [patient_mehmet.id]
