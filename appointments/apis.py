@@ -89,7 +89,6 @@ class DoctorSlotsApi(APIView):
         responses=SlotOutput(many=True),
     )
     def get(self, request, doctor_id):
-        doctor = _doctor(doctor_id)
         filters = validated(self.Filters, request.query_params)
         first = filters.get("from") or timezone.localdate(timezone=zone(settings.DEFAULT_CLINIC_TIMEZONE))
         last = filters.get("to") or first + timedelta(days=13)
@@ -97,8 +96,7 @@ class DoctorSlotsApi(APIView):
             raise ValidationFailed(fields={"to": [_("Must not be before `from`.")]})
         if (last - first).days + 1 > MAX_SLOT_DAYS:
             raise ValidationFailed(fields={"to": [_("At most %(days)d days per call.") % {"days": MAX_SLOT_DAYS}]})
-        slots = selectors.slots_for(doctor=doctor, first_day=first, last_day=last)
-        return Response(SlotOutput(slots, many=True).data)
+        return Response(selectors.doctor_slots_shown(doctor_id=doctor_id, first_day=first, last_day=last))
 
 
 class WorkingHoursListApi(APIView):

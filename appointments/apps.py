@@ -9,3 +9,7 @@ class AppointmentsConfig(AppConfig):
         from privacy.contract import register
 
         register(CONTRACT)
+
+        from appointments import slot_cache
+
+        slot_cache.connect()

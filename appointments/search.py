@@ -19,6 +19,8 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
+    JSONField,
     Min,
     Prefetch,
     Q,
@@ -177,9 +179,9 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
 
 def next_available_for(*, doctor_ids, now: datetime | None = None) -> dict:
     """{doctor_id: first bookable slot start, in its clinic's zone} for many doctors (a list of
-    ids or a queryset of them), in two queries whatever their number: the earliest row per doctor
-    and clinic whose first free slot is already bookable, and the rows where now + notice falls
-    between the first and the last free slot, read from their stored starts."""
+    ids or a queryset of them), in one query whatever their number (UNION ALL of two reads): the
+    earliest row per doctor and clinic whose first free slot is already bookable, and the rows
+    where now + notice falls between the first and the last free slot, with their stored starts."""
     now = now or timezone.now()
     rows = _bookable_days(now).filter(doctor_id__in=doctor_ids)
     candidates: dict = {}
@@ -188,19 +190,33 @@ def next_available_for(*, doctor_ids, now: datetime | None = None) -> dict:
         if doctor_id not in candidates or start < candidates[doctor_id][0]:
             candidates[doctor_id] = (start, tz)
 
+    columns = ("doctor_id", "clinic__timezone", "first", "notice", "horizon", "starts")
     earliest = (
         rows.filter(first_free__gte=_not_before(now))
         .values("doctor_id", "clinic__timezone")
-        .annotate(first=Min("first_free"))
-        .values_list("doctor_id", "clinic__timezone", "first")
+        .annotate(
+            first=Min("first_free"),
+            notice=Value(None, output_field=IntegerField()),
+            horizon=Value(None, output_field=IntegerField()),
+            starts=Value(None, output_field=JSONField()),
+        )
+        .values_list(*columns)
     )
-    for doctor_id, tz, first in earliest:
-        offer(doctor_id, first, tz)
-    cut = rows.filter(first_free__lt=_not_before(now)).values_list(
-        "doctor_id", "clinic__timezone", "clinic__min_notice_minutes", "clinic__horizon_days", "free_starts"
+    cut = (
+        rows.filter(first_free__lt=_not_before(now))
+        .annotate(
+            first=F("first_free"),
+            notice=F("clinic__min_notice_minutes"),
+            horizon=F("clinic__horizon_days"),
+            starts=F("free_starts"),
+        )
+        .values_list(*columns)
     )
     now_s = now.timestamp()
-    for doctor_id, tz, notice, horizon, starts in cut:
+    for doctor_id, tz, first, notice, horizon, starts in earliest.union(cut, all=True):
+        if starts is None:
+            offer(doctor_id, first, tz)
+            continue
         i = bisect.bisect_left(starts, now_s + notice * 60)
         if i < len(starts) and starts[i] <= now_s + horizon * 86400:
             offer(doctor_id, datetime.fromtimestamp(starts[i], UTC), tz)

@@ -12,11 +12,11 @@ from accounts.serializers import DoctorDetailOutput, DoctorListOutput
 from appointments import search
 from medplatform.apiviews import validated
 from medplatform.date_fields import InRangeDateField
-from medplatform.pagination import Pagination
+from medplatform.pagination import CountedPagination
 
 
 class DoctorListApi(APIView):
-    pagination_class = Pagination
+    pagination_class = CountedPagination
     permission_classes = [AllowAny]
 
     class Filters(serializers.Serializer):

@@ -173,6 +173,22 @@ def slots_for(*, doctor: Doctor, first_day: date, last_day: date, now: datetime 
     return list(schedules.free_slots(doctor.id, first_day=first_day, last_day=last_day, now=now))
 
 
+def doctor_slots_shown(*, doctor_id, first_day: date, last_day: date, now: datetime | None = None) -> list[dict]:
+    """What GET /doctors/{id}/slots/ answers: the free slots of an active doctor on local days
+    first_day..last_day, rendered (appointments/slot_cache.py: four queries on a miss, none on a
+    hit); NotFound for an unknown or inactive doctor."""
+    from appointments import slot_cache
+
+    def compute() -> Schedules:
+        if not Doctor.objects.filter(id=doctor_id, is_active=True).exists():
+            raise NotFound()
+        return Schedules([doctor_id], first_day=first_day, last_day=last_day)
+
+    return slot_cache.cached_slots(
+        doctor_id=doctor_id, first_day=first_day, last_day=last_day, compute=compute, now=now
+    )
+
+
 def schedule_around(*, doctor: Doctor, instant: datetime, exclude_appointment=None) -> Schedules:
     """What booking needs to validate one start time."""
     day = instant.astimezone(availability.UTC).date()

@@ -76,6 +76,7 @@ def seed(args) -> dict:
     import django
 
     django.setup()
+    from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
     from rest_framework_simplejwt.tokens import AccessToken
 
@@ -150,8 +151,14 @@ def seed(args) -> dict:
             for i, doctor in enumerate(doctors[1:], start=1)
             for b in template_breaks
         )
+        # A usable password, as every patient who signs in has (one hash for all: hashing 50,000
+        # passwords would take longer than the seed). An unusable one marks a dependant without a
+        # login, whose notifications look up a guardian: a query real patients do not cost.
+        password = make_password("bench-patient")
         patients = User.objects.bulk_create(
-            User(email=f"bench.patient{i:05d}@example.test", first_name="Hasta", last_name=f"{i:05d}", password="!")
+            User(
+                email=f"bench.patient{i:05d}@example.test", first_name="Hasta", last_name=f"{i:05d}", password=password
+            )
             for i in range(args.patients + args.bookers)
         )
         text = consent_text_current(purpose=Purpose.APPOINTMENT_HEALTH_DATA)

@@ -32,6 +32,11 @@ def replica_configured() -> bool:
     return REPLICA in settings.DATABASES
 
 
+def reading_from_replica() -> bool:
+    """Whether this request's reads go to the replica (the middleware allowed it)."""
+    return _reading_from_replica.get() and replica_configured()
+
+
 class PrimaryReplicaRouter:
     """Reads to the replica only where the middleware allowed it; all else to the primary."""
 

@@ -1,3 +1,6 @@
+from django.core.paginator import Page
+from django.db.models import Count, QuerySet, Window
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -30,3 +33,31 @@ class Pagination(PageNumberPagination):
             else:
                 parameter["description"] = "Page number, from 1; past the last page: 404 not_found."
         return parameters
+
+
+class CountedPagination(Pagination):
+    """The same pages, the count read with the page: `COUNT(*) OVER ()` on the page's query
+    instead of a `SELECT COUNT(*)` of its own (one query fewer; for hot public lists). A list
+    rather than a queryset is paged as before. An empty page is the first page of nothing, or
+    past the last page (404 not_found, as the parent answers)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        number_text = request.query_params.get(self.page_query_param) or "1"
+        if not isinstance(queryset, QuerySet) or number_text in self.last_page_strings:
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        page_size = self.get_page_size(request)
+        paginator = self.django_paginator_class([], page_size)
+        try:
+            number = int(number_text)
+            if number < 1:
+                raise ValueError(number_text)
+        except ValueError as exc:
+            raise NotFound(self.invalid_page_message.format(page_number=number_text, message=str(exc))) from exc
+        offset = (number - 1) * page_size
+        rows = list(queryset.annotate(page_total=Window(Count("pk")))[offset : offset + page_size])
+        if not rows and number > 1:
+            raise NotFound(self.invalid_page_message.format(page_number=number_text, message="That page is empty."))
+        paginator.count = rows[0].page_total if rows else 0
+        self.page = Page(rows, number, paginator)
+        return rows

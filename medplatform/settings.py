@@ -202,6 +202,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Seconds a doctor's free slots stay cached (appointments/slot_cache.py: versions replaced by
+# every write that changes availability keep it exact). Needs a cache every process shares:
+# off (0) without Redis unless set.
+SLOT_CACHE_SECONDS = int(os.environ.get("SLOT_CACHE_SECONDS", "600" if REDIS_URL else "0"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

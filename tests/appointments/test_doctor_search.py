@@ -52,10 +52,11 @@ def test_search_costs_the_same_queries_whatever_the_page_size(api, clinic_x, day
     for _ in range(10):
         create_demo_schedule(DoctorFactory(clinics=[clinic_x]), clinic_x)
 
-    # available_on is a subquery on the availability index inside the next two, no query of its own;
-    # page: 1 count, 1 page, 1 clinics prefetch; next_available for the page from the index: 1
-    # earliest bookable row per doctor and clinic, 1 rows where now + notice cuts the free slots
-    with django_assert_num_queries(5):
+    # available_on is a subquery on the availability index inside the page's query, no query of its
+    # own; 1 the page with its count (COUNT(*) OVER ()), 1 clinics prefetch; 1 next_available for
+    # the page from the index: the earliest bookable row per doctor and clinic and the rows where
+    # now + notice cuts the free slots, in one UNION ALL
+    with django_assert_num_queries(3):
         response = api.get(f"/api/v1/doctors/?available_on={day}&page_size={page_size}")
 
     assert response.json()["count"] == 10
@@ -206,12 +207,41 @@ def test_ordered_search_costs_the_same_queries_at_any_size(api, clinic_x, size, 
         doctor = rated(DoctorFactory(user__last_name="Aydın", clinics=[clinic_x]), n % 5 + 1, 1)
         create_demo_schedule(doctor, clinic_x)
 
-    # rating, name: 1 count, 1 page, 1 clinics prefetch, then next_available for the page from the
-    # availability index (1 earliest bookable row per doctor and clinic, 1 rows cut by now + notice).
-    # next_available: 1 ids of every match, the same 2 index queries for all of them, 1 page, 1 clinics.
-    expected = 5
+    # rating, name: 1 the page with its count, 1 clinics prefetch, then next_available for the page
+    # from the availability index (1: earliest bookable rows and rows cut by now + notice, UNION ALL).
+    # next_available: 1 ids of every match, the same 1 index query for all of them, 1 page, 1 clinics.
+    expected = 4 if ordering == "next_available" else 3
     with django_assert_num_queries(expected):
         response = api.get(f"/api/v1/doctors/?city=ISTANBUL&q=aydin&ordering={ordering}&page_size=5")
 
     assert response.json()["count"] == size
     assert len(response.json()["results"]) == min(size, 5)
+
+
+@pytest.mark.parametrize("page_size", [1, 3, 5])
+def test_the_page_and_its_count_read_together_page_as_before(api, clinic_x, page_size):
+    """CountedPagination: every page, the count on each, the links, and past the last page 404."""
+    for n in range(7):
+        DoctorFactory(user__last_name=f"Sayfa{n}", clinics=[clinic_x])
+    pages, number = [], 1
+    while True:
+        response = api.get(f"/api/v1/doctors/?city=ISTANBUL&ordering=name&page_size={page_size}&page={number}")
+        if response.status_code == 404:
+            assert response.json()["code"] == "not_found"
+            break
+        body = response.json()
+        assert body["count"] == 7
+        assert (body["next"] is None) == (number * page_size >= 7)
+        assert (body["previous"] is None) == (number == 1)
+        pages.append([row["id"] for row in body["results"]])
+        number += 1
+
+    assert len(pages) == -(-7 // page_size)
+    ids = [doctor_id for page in pages for doctor_id in page]
+    assert len(ids) == len(set(ids)) == 7
+    nothing = api.get("/api/v1/doctors/?city=nowhere").json()
+    assert nothing == {"count": 0, "next": None, "previous": None, "results": []}
+    for bad in ("0", "-1", "x"):
+        assert api.get(f"/api/v1/doctors/?page={bad}").status_code == 404
+    last = api.get(f"/api/v1/doctors/?city=ISTANBUL&ordering=name&page_size={page_size}&page=last").json()
+    assert [row["id"] for row in last["results"]] == pages[-1]

@@ -158,6 +158,13 @@ def served_by(client: APIClient, path: str):
     return response, len(on_primary.captured_queries), len(on_replica.captured_queries)
 
 
+@pytest.fixture(autouse=True)
+def slot_cache_off(settings):
+    """These tests show where each read is served; a slot answer from the cache is served by
+    neither database (test_the_slot_cache_is_filled_from_the_primary_only covers the two together)."""
+    settings.SLOT_CACHE_SECONDS = 0
+
+
 def test_it_is_a_replica_that_refuses_writes(replica):
     with connections[REPLICA].cursor() as cursor:
         cursor.execute("SELECT pg_is_in_recovery()")
@@ -219,3 +226,29 @@ def test_booking_is_unchanged_and_who_has_just_booked_reads_the_primary(
     response, on_primary, on_replica = served_by(APIClient(), slots)
     assert (on_primary, on_replica > 0) == (0, True)
     assert taken not in {slot["start"] for slot in response.json()}
+
+
+def test_the_slot_cache_is_filled_from_the_primary_only(replica, as_user, schedule_x, patient_ayse, day, settings):
+    """A stale replica must not store a taken slot under a current version: a read served by the
+    replica stores nothing; a read served by the primary does, and everyone's next read uses it."""
+    settings.SLOT_CACHE_SECONDS = 600
+    caught_up()
+    slots = f"/api/v1/doctors/{schedule_x.id}/slots/?from={day}&to={day}"
+
+    first = served_by(APIClient(), slots)
+    second = served_by(APIClient(), slots)
+    assert [(on_primary, on_replica > 0) for _, on_primary, on_replica in (first, second)] == [(0, True)] * 2
+
+    grant_booking_consent(patient_ayse)
+    body = {"doctor": str(schedule_x.id), "start": at(day, 10).isoformat(), "visit_reason": "kontrol"}
+    booked = as_user(patient_ayse).post("/api/v1/appointments/", body, format="json")
+    assert booked.status_code == 201
+    browser = APIClient()
+    browser.cookies[STICKY_COOKIE] = booked.cookies[STICKY_COOKIE].value
+    response, on_primary, on_replica = served_by(browser, slots)  # the booker: primary, stored
+    assert (on_primary > 0, on_replica) == (True, 0)
+    assert at(day, 10).isoformat() not in {slot["start"] for slot in response.json()}
+
+    response, on_primary, on_replica = served_by(APIClient(), slots)  # anyone: the stored answer
+    assert (on_primary, on_replica) == (0, 0)
+    assert at(day, 10).isoformat() not in {slot["start"] for slot in response.json()}

@@ -1,0 +1,132 @@
+"""Profile the bench's endpoints in-process (Django test client, full middleware, no gunicorn).
+
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/profile_requests.py [--seed] [--profile NAME] [-n 50]
+
+With --seed, (re)creates the database named by --database on DATABASE_URL's server and seeds it with
+bench/run_all.py's seed (sizes as options), writing the request data to <database>.json beside
+it in $TMPDIR; without it, reuses both. Prints per endpoint the median wall time and queries of
+`-n` requests; --profile NAME prints a cProfile of that endpoint's requests (cumulative, top 40).
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import database, migrate  # noqa: E402
+
+
+def fixed_keys(env: dict) -> dict:
+    """The same keys on every run, so the tokens saved with the seed stay valid (a local database only)."""
+    keys = {"SECRET_KEY": "profile-only-" + "s" * 50, "CRYPTOGRAPHY_KEY": "profile-only-" + "c" * 50}
+    os.environ.update(keys)
+    env.update(keys)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", action="store_true")
+    parser.add_argument("--database", default="medplatform_profile")
+    parser.add_argument("--doctors", type=int, default=1000)
+    parser.add_argument("--appointments", type=int, default=40_000)
+    parser.add_argument("--patients", type=int, default=4_000)
+    parser.add_argument("--profiles", type=int, default=2)
+    parser.add_argument("-n", type=int, default=40)
+    parser.add_argument("--profile", action="append", default=[])
+    parser.add_argument("--only", action="append", default=[])
+    args = parser.parse_args()
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    server = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    state = Path(os.environ.get("TMPDIR", "/tmp")) / f"{args.database}.json"  # noqa: S108
+    import run_all
+
+    url = f"{server}/{args.database}"
+    if args.seed:
+        import math
+
+        from booking_bench import seed
+
+        with database(server, args.database, keep=True) as url:
+            env = fixed_keys(run_all.environment(url))
+            migrate(env)
+            bookers = min(400, args.patients // 2)
+            while math.gcd(bookers, args.doctors) != 1:
+                bookers -= 1
+            seeded = seed(
+                argparse.Namespace(
+                    doctors=args.doctors,
+                    appointments=args.appointments,
+                    patients=args.patients - bookers,
+                    bookers=bookers,
+                )
+            )
+            profiles = run_all.seed_profiles(args.profiles, seeded["doctor_ids"])
+            seeded["profiles"] = profiles
+            state.write_text(json.dumps(seeded, default=str))
+    fixed_keys(run_all.environment(url))
+    os.environ["ALLOWED_HOSTS"] = "*"
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    data = json.loads(state.read_text())
+    data["free_days"] = [date.fromisoformat(d) for d in data["free_days"]]
+    from booking_bench import booking_plan
+
+    # Bookings beyond those made by earlier runs: skip the slots already taken (409) by offset.
+    plan = booking_plan(data, 5 * len(data["tokens"]))
+    profiles = data["profiles"]
+    endpoints = run_all.Endpoints(data, [tuple(p) for p in profiles], plan)
+    client = Client()
+    names = [n for n in endpoints.makers if n not in ("/healthz", "mixed day")]
+    if args.only:
+        names = [n for n in names if any(o in n for o in args.only)]
+    for name in names:
+        make = endpoints.makers[name]
+        times, queries, statuses = [], [], {}
+        profiler = cProfile.Profile() if name in args.profile or "all" in args.profile else None
+        for i in range(args.n + 3):
+            method, path, body, headers, expected = make()
+            extra = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                if profiler and i >= 3:
+                    profiler.enable()
+                if method == "GET":
+                    response = client.get(path, **extra)
+                else:
+                    response = client.post(path, data=json.dumps(body), content_type="application/json", **extra)
+                if profiler:
+                    profiler.disable()
+                elapsed = time.perf_counter() - started
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if i >= 3:
+                times.append(elapsed * 1000)
+                queries.append(len(captured.captured_queries))
+        print(
+            f"{name:<42} median {statistics.median(times):7.2f} ms  min {min(times):7.2f}  "
+            f"queries {statistics.median(queries):.0f}  statuses {statuses}",
+            flush=True,
+        )
+        if profiler:
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(30)
+    _ = (UTC, datetime, timedelta)
+
+
+if __name__ == "__main__":
+    main()
