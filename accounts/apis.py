@@ -205,11 +205,26 @@ class ClinicListApi(APIView):
 
 
 class ClinicDetailApi(APIView):
-    permission_classes = [AllowAny]
+    class Input(serializers.Serializer):
+        requires_confirmation = serializers.BooleanField(
+            required=False, help_text="In-person visits must be confirmed the day before, or are released."
+        )
+        confirmation_hour = serializers.IntegerField(
+            required=False, min_value=0, max_value=23, help_text="The deadline's hour of the day before (clinic time)."
+        )
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     @extend_schema(responses=ClinicOutput)
     def get(self, request, clinic_id):
         return Response(ClinicOutput(get_object_or_404(Clinic, id=clinic_id)).data)
+
+    @extend_schema(request=Input, responses=ClinicOutput)
+    def patch(self, request, clinic_id):
+        clinic = get_object_or_404(Clinic, id=clinic_id)
+        data = validated(self.Input, request.data)
+        return Response(ClinicOutput(services.clinic_settings_update(actor=request.user, clinic=clinic, **data)).data)
 
 
 def _invitation_sent(invitation: ClinicInvitation) -> Response:

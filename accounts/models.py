@@ -127,12 +127,23 @@ class Clinic(TimeStampedModel):
     min_notice_minutes = models.PositiveIntegerField(_("minimum notice (minutes)"), default=120)
     horizon_days = models.PositiveIntegerField(_("booking horizon (days)"), default=90)
     cancel_cutoff_minutes = models.PositiveIntegerField(_("patient cancellation cutoff (minutes)"), default=120)
+    # Confirm or release (docs/confirmation.md): in-person visits booked while this is on must be
+    # confirmed by `confirmation_hour` o'clock (the clinic's time) of the day before, or are released.
+    requires_confirmation = models.BooleanField(_("requires confirmation the day before"), default=False)
+    confirmation_hour = models.PositiveSmallIntegerField(
+        _("confirmation deadline (hour of the day before)"), default=20
+    )
     # search_key of name and city, kept on every save for doctor search.
     name_key = models.CharField(max_length=200, blank=True, editable=False)
     city_key = models.CharField(max_length=100, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(confirmation_hour__lte=23), name="clinic_confirmation_hour_0_to_23"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.city})"

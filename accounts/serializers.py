@@ -45,7 +45,17 @@ class SpecialtyOutput(serializers.ModelSerializer):
 class ClinicOutput(serializers.ModelSerializer):
     class Meta:
         model = Clinic
-        fields = ["id", "name", "city", "address", "timezone", "min_notice_minutes", "horizon_days"]
+        fields = [
+            "id",
+            "name",
+            "city",
+            "address",
+            "timezone",
+            "min_notice_minutes",
+            "horizon_days",
+            "requires_confirmation",
+            "confirmation_hour",
+        ]
         read_only_fields = fields
 
 

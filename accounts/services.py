@@ -122,6 +122,28 @@ def clinic_create(*, actor: User, name: str, city: str, address: str, timezone: 
     return clinic
 
 
+CLINIC_SETTINGS = frozenset({"requires_confirmation", "confirmation_hour"})
+
+
+@transaction.atomic
+def clinic_settings_update(*, actor: User, clinic: Clinic, **changes) -> Clinic:
+    """The clinic's admin (or a platform admin) changes the clinic's confirmation rule: whether
+    in-person visits must be confirmed the day before, and by which hour. Visits already booked
+    keep the deadline they were booked with (docs/confirmation.md)."""
+    if not is_clinic_admin(actor, clinic):
+        raise PermissionDenied()
+    unknown = set(changes) - CLINIC_SETTINGS
+    if unknown:
+        raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in sorted(unknown)})
+    if not 0 <= changes.get("confirmation_hour", clinic.confirmation_hour) <= 23:
+        raise ValidationFailed(fields={"confirmation_hour": [_("An hour from 0 to 23.")]})
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    for name, value in changes.items():
+        setattr(clinic, name, value)
+    clinic.save(update_fields=[*changes, "updated_at"])
+    return clinic
+
+
 def _send_password_set_link(user: User) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)

@@ -14,7 +14,11 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from appointments.models import Appointment
 
-CANCELLED = {Appointment.Status.CANCELLED_BY_PATIENT, Appointment.Status.CANCELLED_BY_CLINIC}
+CANCELLED = {
+    Appointment.Status.CANCELLED_BY_PATIENT,
+    Appointment.Status.CANCELLED_BY_CLINIC,
+    Appointment.Status.RELEASED,
+}
 
 
 def appointment_sequence(appointment: Appointment) -> int:

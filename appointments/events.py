@@ -24,6 +24,8 @@ def _notification_for(appointment: Appointment, change: AppointmentStatusChange)
         return "appointment_rescheduled", f"appointment_rescheduled:{appointment.id}:{change.id}"
     if change.to_status in CANCELLED:
         return CANCELLED[change.to_status], f"appointment_cancelled:{appointment.id}"
+    if change.to_status == Appointment.Status.RELEASED:
+        return "appointment_released", f"appointment_released:{appointment.id}"
     if change.to_status == Appointment.Status.COMPLETED:
         return "review_invitation", f"review_invitation:{appointment.id}"
     return None

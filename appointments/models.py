@@ -119,6 +119,8 @@ class Appointment(TimeStampedModel):
         NO_SHOW = "no_show", _("No-show")
         CANCELLED_BY_PATIENT = "cancelled_by_patient", _("Cancelled by the patient")
         CANCELLED_BY_CLINIC = "cancelled_by_clinic", _("Cancelled by the clinic")
+        # Not confirmed by the clinic's deadline the day before (appointments/confirmation.py).
+        RELEASED = "released", _("Released: not confirmed in time")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
@@ -133,6 +135,10 @@ class Appointment(TimeStampedModel):
     # Special-category data (KVKK Art. 6): encrypted; set to NULL when the booking consent is withdrawn.
     visit_reason = EncryptedTextField(null=True, blank=True, owner="patient")
     exam_type = EncryptedTextField(null=True, blank=True, owner="patient")
+    # Set at booking when the clinic requires confirmation of an in-person visit: when the visit is
+    # released unless confirmed (appointments/confirmation.py). Null: no confirmation needed.
+    confirmation_due = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["start", "id"]
@@ -140,6 +146,12 @@ class Appointment(TimeStampedModel):
             models.Index(fields=["doctor", "start"]),
             models.Index(fields=["patient", "start"]),
             models.Index(fields=["clinic", "start"]),
+            # the release run: booked visits past their deadline and not confirmed
+            models.Index(
+                fields=["confirmation_due"],
+                condition=Q(status="booked", confirmation_due__isnull=False, confirmed_at__isnull=True),
+                name="appointment_awaiting_confirm",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_first"),
@@ -260,3 +272,28 @@ class DayAvailability(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.doctor_id} {self.clinic_id} {self.day}: {self.free_slots} free"
+
+
+class UnclearReply(TimeStampedModel):
+    """A reply to a confirmation request (SMS or WhatsApp) that was neither a yes nor a no: the
+    patient was answered with help, nothing changed, and the clinic sees this flag to call them.
+
+    The text itself is not kept (it may say anything, health included): the clinic calls."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="unclear_replies")
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="+")
+    # Who replied: the patient, or the guardian who gets the messages about a dependant's visit.
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["clinic", "created_at"], name="unclear_reply_clinic_idx")]
+
+    def __str__(self) -> str:
+        return f"unclear reply about {self.appointment_id} ({self.channel})"

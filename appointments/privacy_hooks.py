@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import ClinicMembership, Doctor
 from appointments import retention
 from appointments.consent import appointment_health_data_withdrawn
-from appointments.models import Appointment
+from appointments.models import Appointment, UnclearReply
 from appointments.selectors import appointment_privacy_summary
 from appointments.serializers import in_clinic_zone
 from privacy.contract import Contract, PurposeRules, RetentionAction, RetentionRule
@@ -53,6 +53,14 @@ RETENTION = {
         action=RetentionAction.DESTROY,
         period_setting="TIME_OFF_RETENTION_DAYS",
         run=retention.expired_time_off,
+    ),
+    "appointments.unclear_replies": RetentionRule(
+        kind=_("Flags telling a clinic that your reply to a confirmation request was unclear (no text is kept)"),
+        models=("appointments.UnclearReply",),
+        from_event=_("the reply"),
+        action=RetentionAction.DESTROY,
+        period_setting="CONFIRMATION_REPLY_FLAG_RETENTION_DAYS",
+        run=retention.expired_unclear_replies,
     ),
 }
 
@@ -104,6 +112,12 @@ def appointments_export(user) -> dict:
                 "end": in_clinic_zone(appointment.end, appointment.clinic.timezone),
                 "status": appointment.status,
                 "visit_type": appointment.visit_type,
+                "confirmation_due": in_clinic_zone(appointment.confirmation_due, appointment.clinic.timezone)
+                if appointment.confirmation_due
+                else None,
+                "confirmed_at": in_clinic_zone(appointment.confirmed_at, appointment.clinic.timezone)
+                if appointment.confirmed_at
+                else None,
                 "visit_reason": appointment.visit_reason,
                 "exam_type": appointment.exam_type,
                 "history": [
@@ -118,7 +132,16 @@ def appointments_export(user) -> dict:
                 ],
             }
             for appointment in appointments
-        ]
+        ],
+        # replies to a confirmation request that the clinic was asked to call back about (no text)
+        "unclear_replies": [
+            {
+                "appointment": str(reply.appointment_id),
+                "channel": reply.channel,
+                "at": in_clinic_zone(reply.created_at, reply.clinic.timezone),
+            }
+            for reply in UnclearReply.objects.filter(sender=user).select_related("clinic").order_by("created_at")
+        ],
     }
 
 

@@ -9,7 +9,9 @@
 - appointments of erased accounts: anonymised at the first run after the erasure: nothing left that
   the patient wrote (status-change reasons, visit reason), nor who acted;
 - idempotency records: 24 h (the replay window);
-- doctors' time off: TIME_OFF_RETENTION_DAYS after it ended.
+- doctors' time off: TIME_OFF_RETENTION_DAYS after it ended;
+- flags of unclear replies to a confirmation request (no text): CONFIRMATION_REPLY_FLAG_RETENTION_DAYS
+  after the reply (the clinic has called the patient long before).
 """
 
 from datetime import timedelta
@@ -17,7 +19,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
-from appointments.models import Appointment, AppointmentStatusChange, IdempotencyRecord, TimeOff
+from appointments.models import Appointment, AppointmentStatusChange, IdempotencyRecord, TimeOff, UnclearReply
 from appointments.services import IDEMPOTENCY_WINDOW
 from privacy import retention
 
@@ -66,3 +68,8 @@ def erased_accounts_appointments(now, *, dry_run: bool = False) -> int:
 def expired_time_off(now, *, dry_run: bool = False) -> int:
     cutoff = now - timedelta(days=settings.TIME_OFF_RETENTION_DAYS)
     return retention.delete_and_count(TimeOff.objects.filter(end__lt=cutoff), dry_run=dry_run)
+
+
+def expired_unclear_replies(now, *, dry_run: bool = False) -> int:
+    cutoff = now - timedelta(days=settings.CONFIRMATION_REPLY_FLAG_RETENTION_DAYS)
+    return retention.delete_and_count(UnclearReply.objects.filter(created_at__lt=cutoff), dry_run=dry_run)

@@ -288,7 +288,11 @@ def appointment_history(*, appointment: Appointment):
     return appointment.history.all()
 
 
-CANCELLED_STATUSES = (Appointment.Status.CANCELLED_BY_PATIENT, Appointment.Status.CANCELLED_BY_CLINIC)
+CANCELLED_STATUSES = (
+    Appointment.Status.CANCELLED_BY_PATIENT,
+    Appointment.Status.CANCELLED_BY_CLINIC,
+    Appointment.Status.RELEASED,
+)
 
 
 def last_visit_start(*, patient: OuterRef, doctor: OuterRef) -> Subquery:

@@ -46,6 +46,12 @@ class AppointmentOutput(serializers.ModelSerializer):
     start = ClinicDateTimeField(timezone_from="clinic.timezone")
     end = ClinicDateTimeField(timezone_from="clinic.timezone")
     meeting_url = serializers.SerializerMethodField()
+    confirmation_due = ClinicDateTimeField(
+        timezone_from="clinic.timezone",
+        allow_null=True,
+        help_text="When the visit is released unless confirmed; null when it needs no confirmation.",
+    )
+    confirmed_at = ClinicDateTimeField(timezone_from="clinic.timezone", allow_null=True)
     created_at = ClinicDateTimeField(timezone_from="clinic.timezone")
     updated_at = ClinicDateTimeField(timezone_from="clinic.timezone")
 
@@ -64,6 +70,8 @@ class AppointmentOutput(serializers.ModelSerializer):
             "status",
             "visit_type",
             "meeting_url",
+            "confirmation_due",
+            "confirmed_at",
             "created_at",
             "updated_at",
         ]

@@ -22,6 +22,7 @@ from accounts.models import Clinic, Doctor, User
 from accounts.permissions import can_act_for
 from appointments import availability_index, events, permissions, selectors
 from appointments.availability import zone
+from appointments.confirmation_due import confirmation_due_for
 from appointments.errors import BookingLimitReached, InvalidTransition, SlotUnavailable, TooLateToCancel
 from appointments.models import (
     IDEMPOTENCY_WINDOW,
@@ -470,6 +471,9 @@ def appointment_book(
                 start=slot.start,
                 end=slot.end,
                 visit_type=visit_type,
+                confirmation_due=confirmation_due_for(
+                    clinic=clinic, patient=patient, start=slot.start, visit_type=visit_type, now=now
+                ),
                 meeting_room=_new_meeting_room() if visit_type == VisitType.ONLINE else None,
                 visit_reason=visit_reason,
                 exam_type=exam_type,
@@ -601,9 +605,14 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
             previous_start = current.start
             previous_end = current.end
             current.start, current.end = slot.start, slot.end
+            # A new day wants its own confirmation (or none, if it is close: the move is the word).
+            current.confirmed_at = None
+            current.confirmation_due = confirmation_due_for(
+                clinic=current.clinic, patient=current.patient, start=slot.start, visit_type=current.visit_type, now=now
+            )
             # No savepoint: a constraint error ends this transaction, and nothing has changed.
             try:
-                current.save(update_fields=["start", "end", "updated_at"])
+                current.save(update_fields=["start", "end", "confirmed_at", "confirmation_due", "updated_at"])
             except IntegrityError as exc:
                 if _is_slot_constraint(exc):
                     raise SlotUnavailable() from exc

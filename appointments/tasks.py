@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from appointments import availability_index
+from appointments.confirmation import appointments_release_due
 from appointments.reminders import reminders_due
 from notifications.services import reminders_create_due
 
@@ -25,3 +26,10 @@ def roll_availability() -> int:
     """Beat task, daily: the availability index gains the days entering the booking window and
     drops the days gone by. Returns the rows written."""
     return availability_index.roll()
+
+
+@shared_task(name="appointments.tasks.release_unconfirmed", acks_late=True)
+def release_unconfirmed() -> int:
+    """Beat task: release the in-person visits not confirmed by their clinic's deadline (never an
+    exempt patient's). Returns how many were released."""
+    return appointments_release_due()

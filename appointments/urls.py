@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import apis, search_apis
+from appointments import apis, confirmation_apis, search_apis
 
 urlpatterns = [
     path("doctors/", search_apis.DoctorListApi.as_view(), name="doctor-list"),
@@ -35,4 +35,20 @@ urlpatterns = [
         "appointments/<uuid:appointment_id>/no-show/", apis.AppointmentNoShowApi.as_view(), name="appointment-no-show"
     ),
     path("appointments/<uuid:appointment_id>/ics/", apis.AppointmentIcsApi.as_view(), name="appointment-ics"),
+    path(
+        "appointments/<uuid:appointment_id>/confirm/",
+        confirmation_apis.AppointmentConfirmApi.as_view(),
+        name="appointment-confirm",
+    ),
+    # Under notifications/ beside the status callback (API.md), but a reply acts on an appointment.
+    path(
+        "notifications/twilio/inbound/",
+        confirmation_apis.TwilioInboundApi.as_view(),
+        name="notification-twilio-inbound",
+    ),
+    path(
+        "clinics/<uuid:clinic_id>/unclear-replies/",
+        confirmation_apis.ClinicUnclearReplyListApi.as_view(),
+        name="clinic-unclear-replies",
+    ),
 ]

@@ -74,11 +74,14 @@ APPOINTMENT_STATUS = {
     "no_show": "noshow",
     "cancelled_by_patient": "cancelled",
     "cancelled_by_clinic": "cancelled",
+    "released": "cancelled",
 }
 # Who cancelled, in R4's appointment-cancellation-reason codes.
 CANCELLATION = {
     "cancelled_by_patient": ("pat", "Patient"),
     "cancelled_by_clinic": ("prov", "Provider"),
+    # not confirmed by the clinic's deadline (docs/confirmation.md): the patient's side
+    "released": ("pat", "Patient"),
 }
 # The entries' instants belong to no clinic: they are written in the default clinic zone.
 DEFAULT_ZONE = ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)

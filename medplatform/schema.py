@@ -68,6 +68,7 @@ SUMMARIES: dict[str, str] = {
     "GET /api/v1/clinics/": "List clinics",
     "POST /api/v1/clinics/": "Create a clinic (platform admin)",
     "GET /api/v1/clinics/{clinic_id}/": "Show a clinic",
+    "PATCH /api/v1/clinics/{clinic_id}/": "Change a clinic's confirmation rule (that clinic's admin)",
     "POST /api/v1/clinics/{clinic_id}/doctors/": "Add a doctor to a clinic, or invite one who works elsewhere",
     "POST /api/v1/clinics/{clinic_id}/staff/": "Add a staff member to a clinic, or invite an existing one",
     "GET /api/v1/clinics/{clinic_id}/exemptions/": "Patients the clinic exempts from release and no-show strikes",
@@ -112,6 +113,9 @@ SUMMARIES: dict[str, str] = {
     "POST /api/v1/me/verify/confirm/": "Confirm my e-mail or phone with the code",
     "GET /api/v1/notifications/": "My notifications",
     "POST /api/v1/notifications/twilio/status/": "Twilio message status callback",
+    "POST /api/v1/notifications/twilio/inbound/": "Twilio inbound message: a reply confirming or cancelling a visit",
+    "POST /api/v1/appointments/{appointment_id}/confirm/": "Confirm a visit the clinic wants confirmed the day before",
+    "GET /api/v1/clinics/{clinic_id}/unclear-replies/": "Unclear replies to confirmation requests, to call back",
     "GET /api/v1/patients/{patient_id}/health-profile/": "A patient's shared health profile (doctor with a share)",
     "GET /api/v1/privacy/requests/": "My data-subject requests",
     "POST /api/v1/privacy/requests/": "Make a data-subject request",
@@ -155,6 +159,7 @@ DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
     "POST /api/v1/auth/token/refresh/": {401: ["not_authenticated"]},
     "POST /api/v1/clinics/{clinic_id}/doctors/": {403: ["permission_denied"]},
     "POST /api/v1/clinics/{clinic_id}/staff/": {403: ["permission_denied"]},
+    "PATCH /api/v1/clinics/{clinic_id}/": {403: ["permission_denied"]},
     "POST /api/v1/doctors/{doctor_id}/time-off/": {403: ["permission_denied"], 409: ["slot_unavailable"]},
     # A doctor's schedule: that doctor and their clinics' staff only (_require_schedule_access).
     **{
@@ -180,6 +185,8 @@ DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
     "POST /api/v1/strikes/{strike_id}/appeal/": {409: ["already_appealed", "invalid_transition"]},
     "POST /api/v1/appeals/{appeal_id}/accept/": {409: ["invalid_transition"]},
     "POST /api/v1/appeals/{appeal_id}/refuse/": {409: ["invalid_transition"]},
+    "POST /api/v1/notifications/twilio/inbound/": {403: ["permission_denied"]},
+    "POST /api/v1/appointments/{appointment_id}/confirm/": {403: ["permission_denied"], 409: ["invalid_transition"]},
 }
 
 ERROR_DESCRIPTIONS = {

@@ -614,3 +614,14 @@ CELERY_BEAT_SCHEDULE["appointments-roll-availability"] = {
     ),
 }
 # --- end availability index ---
+
+# --- confirm or release (docs/confirmation.md) ---
+# The confirmation request (a reminder asking to confirm or cancel) goes out this many hours
+# before the clinic's deadline; a visit booked after that moment needs no confirmation.
+CONFIRMATION_REQUEST_HOURS = int(os.environ.get("CONFIRMATION_REQUEST_HOURS", "24"))
+CONFIRMATION_REPLY_FLAG_RETENTION_DAYS = int(os.environ.get("CONFIRMATION_REPLY_FLAG_RETENTION_DAYS", "90"))
+CELERY_BEAT_SCHEDULE["appointments-release-unconfirmed"] = {
+    "task": "appointments.tasks.release_unconfirmed",
+    "schedule": float(os.environ.get("CONFIRMATION_RELEASE_INTERVAL_SECONDS", "60")),
+}
+# --- end confirm or release ---

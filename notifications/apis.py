@@ -1,23 +1,16 @@
-import logging
-
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from twilio.request_validator import RequestValidator
 
 from medplatform.apiviews import paginated_response, validated
-from medplatform.client_address import client_ip
 from medplatform.date_fields import ClinicDateTimeField
-from medplatform.errors import PermissionDenied
 from medplatform.pagination import Pagination
 from notifications import selectors, services
 from notifications.models import Notification
-
-security_log = logging.getLogger("medplatform.security")
+from notifications.twilio_webhooks import twilio_form
 
 
 class PreferencesOutput(serializers.Serializer):
@@ -83,13 +76,7 @@ class TwilioStatusCallbackApi(APIView):
 
     @extend_schema(request=None, responses={204: None, 403: OpenApiResponse(description="bad signature")})
     def post(self, request):
-        signature = request.headers.get("X-Twilio-Signature", "")
-        url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
-        params = {key: request.POST.get(key) for key in request.POST}
-        token = settings.TWILIO_AUTH_TOKEN
-        if not token or not signature or not RequestValidator(token).validate(url, params, signature):
-            security_log.warning("twilio status callback refused: bad signature ip=%s", client_ip(request))
-            raise PermissionDenied()
+        params = twilio_form(request, what="status callback")
         services.notification_apply_provider_status(
             provider_sid=params.get("MessageSid", "") or "",
             provider_status=params.get("MessageStatus", "") or "",

@@ -32,6 +32,8 @@ ALLOWED_CONTEXT_KEYS = frozenset(
         "timezone",
         "appointment_id",
         "lead_minutes",
+        # a reminder of a visit the clinic wants confirmed: the deadline (an instant, ISO 8601)
+        "confirm_by",
         "campaign_title",
         "verification_id",
         "invitation_id",
@@ -59,6 +61,7 @@ SUBJECTS = {
         Kind.APPOINTMENT_CANCELLED_BY_PATIENT: "Randevunuz iptal edildi",
         Kind.APPOINTMENT_CANCELLED_FOR_DOCTOR: "Bir randevu iptal edildi",
         Kind.APPOINTMENT_REMINDER: "Randevu hatırlatması",
+        Kind.APPOINTMENT_RELEASED: "Randevunuz onaylanmadığı için iptal edildi",
         Kind.REVIEW_INVITATION: "Ziyaretinizi değerlendirin",
         Kind.MARKETING: "Medplatform",
         Kind.VERIFICATION_CODE: "Medplatform doğrulama kodunuz",
@@ -79,6 +82,7 @@ SUBJECTS = {
         Kind.APPOINTMENT_CANCELLED_BY_PATIENT: "Your appointment is cancelled",
         Kind.APPOINTMENT_CANCELLED_FOR_DOCTOR: "An appointment was cancelled",
         Kind.APPOINTMENT_REMINDER: "Appointment reminder",
+        Kind.APPOINTMENT_RELEASED: "Your appointment was released: not confirmed in time",
         Kind.REVIEW_INVITATION: "Review your visit",
         Kind.MARKETING: "Medplatform",
         Kind.VERIFICATION_CODE: "Your Medplatform verification code",
@@ -184,6 +188,7 @@ def render(*, kind: str, language: str, channel: str, recipient, context: dict) 
     values = {
         "clinic_name": context.get("clinic_name") or "",
         "when": local_time(context.get("start"), context.get("timezone"), language),
+        "confirm_by": local_time(context.get("confirm_by"), context.get("timezone"), language),
         "campaign_title": context.get("campaign_title") or "",
         "notice_event": context.get("notice_event") or "",
         "until": local_time(context.get("until"), context.get("timezone"), language),

@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     APPOINTMENT_CANCELLED_BY_PATIENT = "appointment_cancelled_by_patient", _("Appointment cancelled by you")
     APPOINTMENT_CANCELLED_FOR_DOCTOR = "appointment_cancelled_for_doctor", _("A patient cancelled an appointment")
     APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
+    APPOINTMENT_RELEASED = "appointment_released", _("Appointment released: not confirmed in time")
     REVIEW_INVITATION = "review_invitation", _("Review invitation")
     MARKETING = "marketing", _("Marketing")
     VERIFICATION_CODE = "verification_code", _("Verification code")

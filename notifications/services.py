@@ -500,6 +500,8 @@ class ReminderDue:
     # When the appointment got its current start (booking or last reschedule): a lead whose
     # moment had already passed then is skipped, the confirmation said it all.
     booked_at: datetime | None = None
+    # A visit the clinic wants confirmed: the deadline; the message asks to confirm or cancel.
+    confirm_by: datetime | None = None
 
 
 def reminder_event_key(*, appointment_id, lead: timedelta, start: datetime) -> str:
@@ -542,18 +544,18 @@ def reminders_create_due(*, now: datetime, due: Iterable[ReminderDue]) -> list[N
         recipient = recipients.get(item.recipient_id) or recipients.get(UUID(str(item.recipient_id)))
         if recipient is None or not recipient.is_active:
             continue
+        context = {
+            "clinic_name": item.clinic_name,
+            "doctor_name": item.doctor_name,
+            "start": item.start.isoformat(),
+            "timezone": item.timezone,
+            "appointment_id": str(item.appointment_id),
+            "lead_minutes": int(item.lead.total_seconds() // 60),
+        }
+        if item.confirm_by is not None:
+            context["confirm_by"] = item.confirm_by.isoformat()
         with transaction.atomic():
             created += notification_enqueue(
-                recipient=recipient,
-                kind=Kind.APPOINTMENT_REMINDER,
-                event_key=keys[key],
-                context={
-                    "clinic_name": item.clinic_name,
-                    "doctor_name": item.doctor_name,
-                    "start": item.start.isoformat(),
-                    "timezone": item.timezone,
-                    "appointment_id": str(item.appointment_id),
-                    "lead_minutes": int(item.lead.total_seconds() // 60),
-                },
+                recipient=recipient, kind=Kind.APPOINTMENT_REMINDER, event_key=keys[key], context=context
             )
     return created
