@@ -71,7 +71,7 @@ class TwilioInboundApi(APIView):
     @extend_schema(
         request={"application/x-www-form-urlencoded": Input},
         responses={
-            (200, "application/xml"): OpenApiResponse(OpenApiTypes.STR, description="TwiML: the answer to the sender"),
+            (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="TwiML: the answer to the sender"),
             403: OpenApiResponse(description="bad signature"),
         },
     )
@@ -83,7 +83,7 @@ class TwilioInboundApi(APIView):
         outcome = confirmation.appointment_reply(phone=phone.strip(), body=data["Body"], channel=channel)
         twiml = MessagingResponse()
         twiml.message(_reply_text(outcome))
-        return HttpResponse(str(twiml), content_type="application/xml")
+        return HttpResponse(str(twiml), content_type="text/xml; charset=utf-8")
 
 
 class UnclearReplyOutput(serializers.ModelSerializer):

@@ -287,7 +287,7 @@ def test_a_signed_evet_confirms_exactly_the_senders_next_visit(twilio_settings, 
     response = inbound(api, str(ayse.phone), "EVET")
 
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/xml")
+    assert response["Content-Type"].startswith("text/xml")
     assert "<Response><Message>" in response.content.decode()
     for appointment in (next_visit, later, his):
         appointment.refresh_from_db()
