@@ -242,6 +242,19 @@ class AutoSchema(SpectacularAutoSchema):
         qualname = type(force_instance(serializer)).__qualname__
         return qualname.replace(".", "") if "." in qualname else super().get_serializer_name(serializer, direction)
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        serializer = force_instance(serializer)
+        generic = type(serializer).to_representation is serializers.Serializer.to_representation
+        if direction == "response" and isinstance(serializer, serializers.ModelSerializer) and generic:
+            # A model instance has every attribute, so DRF's own to_representation sends every
+            # readable field of a model serializer, blank or not: say so, or generated clients type
+            # them "maybe absent". (One with its own to_representation, like EntryOutput, says itself.)
+            sent = {name for name in schema.get("properties", {}) if not serializer.fields[name].write_only}
+            if sent - set(schema.get("required", [])):
+                schema["required"] = sorted(sent | set(schema.get("required", [])))
+        return schema
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         # A wall-clock time of day (working hours, breaks) has no UTC offset, so it is not an
         # OpenAPI/RFC 3339 `time` (which requires one): say what is sent, HH:MM[:SS].
