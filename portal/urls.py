@@ -17,6 +17,7 @@ urlpatterns = [
     path("reviews/", views.reviews, name="reviews"),
     path("reviews/<uuid:review_id>/reply/", views.review_reply, name="review-reply"),
     path("appeals/", views.appeals, name="appeals"),
+    path("appeals/policy/<uuid:clinic_id>/", views.no_show_policy, name="no-show-policy"),
     path("appeals/<uuid:appeal_id>/<str:decision>/", views.appeal_decide, name="appeal-decide"),
     path("doctors/", views.doctors, name="doctors"),
     path("doctors/<uuid:doctor_id>/schedule/", views.schedule, name="schedule"),

@@ -26,6 +26,7 @@ from accounts import second_factor
 from accounts import selectors as account_selectors
 from accounts.login_forms import PortalLoginForm
 from accounts.models import Clinic, Doctor
+from accounts.permissions import is_clinic_admin
 from appointments import permissions as appointment_permissions
 from appointments import selectors as appointment_selectors
 from appointments import services as appointment_services
@@ -341,7 +342,53 @@ def appeals(request):
         context=act_context(request, channel="portal"),
     )
     decided = appeals.exclude(status=Appeal.Status.PENDING).order_by("-decided_at", "id")[:20]
-    return render(request, "portal/appeals.html", {"pending": pending, "decided": decided})
+    policies = [
+        {"clinic": clinic, "policy": policy, "own": own, "editable": is_clinic_admin(user, clinic)}
+        for clinic, policy, own in standing_selectors.policy_list(viewer=user)
+    ]
+    context = {
+        "pending": pending,
+        "decided": decided,
+        "policies": policies,
+        "window_days": settings.NO_SHOW_WINDOW_DAYS,
+    }
+    return render(request, "portal/appeals.html", context)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+@portal_page
+@require_POST
+def no_show_policy(request, clinic_id):
+    """The clinic's admin sets the clinic's own no-show policy."""
+    user = _portal_user(request)
+    clinic = Clinic.objects.filter(pk=clinic_id).first()
+    if clinic is None:
+        raise Http404
+    try:
+        strikes = _int_or_none(request.POST.get("strikes_to_block"))
+        days = _int_or_none(request.POST.get("block_days"))
+        if strikes is None or days is None:
+            raise ValidationFailed(_("Give whole numbers."))
+        standing_services.policy_set(
+            actor=user,
+            clinic=clinic,
+            strikes_to_block=strikes,
+            block_days=days,
+            context=act_context(request, channel="portal"),
+        )
+    except NotFound:
+        raise Http404 from None
+    except ApplicationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("The no-show policy is saved."))
+    return redirect("portal:appeals")
 
 
 @portal_page

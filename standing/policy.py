@@ -14,6 +14,10 @@ from django.conf import settings
 
 from standing.errors import BookingBlocked
 
+# What a clinic may set for itself (standing.services.policy_set).
+MAX_STRIKES_TO_BLOCK = 20
+MAX_BLOCK_DAYS = 365
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -12,7 +12,7 @@ from privacy.context import SYSTEM, ActContext
 from privacy.guard import sensitive_read
 from standing import permissions
 from standing.models import Appeal, ClinicStanding, Strike
-from standing.policy import policies_for
+from standing.policy import Policy, policies_for
 
 
 def booking_block(*, patient: User, now: datetime) -> Subquery:
@@ -55,6 +55,17 @@ def standing_of(*, patient: User) -> list[dict]:
             }
         )
     return standing
+
+
+def policy_list(*, viewer: User) -> list[tuple]:
+    """(clinic, Policy, own: bool) for each clinic the viewer is staff of, by name."""
+    from accounts.selectors import staff_clinic_list
+    from standing.models import NoShowPolicy
+
+    clinics = list(staff_clinic_list(viewer=viewer))
+    own = set(NoShowPolicy.objects.filter(clinic__in=clinics).values_list("clinic_id", flat=True))
+    policies: dict[object, Policy] = policies_for([clinic.id for clinic in clinics])
+    return [(clinic, policies[clinic.id], clinic.id in own) for clinic in clinics]
 
 
 def strike_get(*, viewer: User, strike_id) -> Strike:

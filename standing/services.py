@@ -10,17 +10,19 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.exemptions import is_exempt
-from accounts.models import User
+from accounts.models import Clinic, User
+from accounts.permissions import is_clinic_admin, is_clinic_member
 from appointments.models import Appointment, AppointmentStatusChange
-from medplatform.errors import NotFound
+from medplatform.errors import NotFound, PermissionDenied, ValidationFailed
 from privacy.context import SYSTEM, ActContext
 from privacy.services import audit_record
 from standing import permissions, selectors
 from standing.errors import AlreadyAppealed, AppealClosed, StrikeVoided
-from standing.models import Appeal, ClinicStanding, Strike
-from standing.policy import block_end, policy_for
+from standing.models import Appeal, ClinicStanding, NoShowPolicy, Strike
+from standing.policy import MAX_BLOCK_DAYS, MAX_STRIKES_TO_BLOCK, block_end, policy_for
 
 
 def _standing_locked(*, patient_id, clinic_id) -> ClinicStanding:
@@ -205,3 +207,38 @@ def standing_erase(*, patient: User, context: ActContext = SYSTEM) -> int:
             context=context,
         )
     return deleted
+
+
+def policy_set(
+    *, actor: User, clinic: Clinic, strikes_to_block: int, block_days: int, context: ActContext = SYSTEM
+) -> NoShowPolicy:
+    """The clinic's admin sets its own no-show policy (audited). It applies from each patient's
+    next strike or appeal decision; blocks already running keep their end."""
+    if not is_clinic_admin(actor, clinic):
+        if is_clinic_member(actor, clinic.pk):
+            raise PermissionDenied(_("Only the clinic's admin can change its no-show policy."))
+        raise NotFound()
+    fields = {}
+    if not 1 <= strikes_to_block <= MAX_STRIKES_TO_BLOCK:
+        fields["strikes_to_block"] = [_("Between 1 and %(n)d.") % {"n": MAX_STRIKES_TO_BLOCK}]
+    if not 1 <= block_days <= MAX_BLOCK_DAYS:
+        fields["block_days"] = [_("Between 1 and %(n)d.") % {"n": MAX_BLOCK_DAYS}]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    with transaction.atomic():
+        before = policy_for(clinic.pk)
+        policy, _created = NoShowPolicy.objects.update_or_create(
+            clinic=clinic, defaults={"strikes_to_block": strikes_to_block, "block_days": block_days}
+        )
+        audit_record(
+            actor=actor,
+            action="no_show_policy_changed",
+            patient=None,
+            metadata={
+                "clinic": str(clinic.pk),
+                "before": {"strikes_to_block": before.strikes_to_block, "block_days": before.block.days},
+                "after": {"strikes_to_block": strikes_to_block, "block_days": block_days},
+            },
+            context=context,
+        )
+    return policy

@@ -225,7 +225,7 @@ def _portal_pages(ids: dict) -> list[str]:
             for inner in pattern.url_patterns:
                 routes.append((f"/portal/{inner.pattern}", inner.name))
     skipped = {"login", "logout", "password-set", "second-factor", "second-factor-enrol"}
-    skipped |= {"appointment-action", "review-reply", "appeal-decide"}  # POST only
+    skipped |= {"appointment-action", "review-reply", "appeal-decide", "no-show-policy"}  # POST only
     pages = []
     for route, name in routes:
         if name in skipped:

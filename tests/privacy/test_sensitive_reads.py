@@ -44,6 +44,7 @@ NOT_READS = {
     "portal:password-set",
     "portal:appointment-action",
     "portal:appeal-decide",
+    "portal:no-show-policy",
 }
 SKIPPED_PREFIXES = ("admin/", "api/schema/", "api/docs/")
 

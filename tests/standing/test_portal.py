@@ -4,7 +4,7 @@ service as the API."""
 import pytest
 
 from privacy.models import AuditEntry
-from standing.models import Appeal, ClinicStanding, Strike
+from standing.models import Appeal, ClinicStanding, NoShowPolicy, Strike
 from tests.conftest import client_for
 from tests.second_factor import verified_client
 from tests.standing.conftest import appeal, no_shows
@@ -56,3 +56,37 @@ def test_staff_of_another_clinic_and_doctors_get_404(appealed, staff_y, doctor_x
     assert "Ameliyat-QQV" not in verified_client(staff_y).get(PAGE).content.decode()
     assert verified_client(doctor_x.user).get(PAGE).status_code == 404
     assert Appeal.objects.get(pk=appealed.pk).status == "pending"
+
+
+def test_the_clinic_admin_sets_the_clinics_policy_and_it_applies_to_the_next_strike(
+    clinic_admin_x, clinic_x, patient_ayse, doctor_x
+):
+    client = verified_client(clinic_admin_x)
+    assert "the platform" in client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    saved = client.post(f"{PAGE}policy/{clinic_x.id}/", {"strikes_to_block": "1", "block_days": "7"})
+
+    assert saved.status_code == 302
+    policy = NoShowPolicy.objects.get(clinic=clinic_x)
+    assert (policy.strikes_to_block, policy.block_days) == (1, 7)
+    entry = AuditEntry.objects.get(action="no_show_policy_changed")
+    assert entry.actor == clinic_admin_x and entry.metadata["before"]["strikes_to_block"] == 3
+    no_shows(patient_ayse, doctor_x, 1)
+    assert ClinicStanding.objects.get(patient=patient_ayse).blocked_until is not None
+
+
+def test_a_receptionist_or_another_clinics_admin_cannot_set_the_policy_and_bad_numbers_are_refused(
+    receptionist_x, staff_y, clinic_admin_x, clinic_x
+):
+    url = f"{PAGE}policy/{clinic_x.id}/"
+
+    refused = verified_client(receptionist_x).post(
+        url, {"strikes_to_block": "1", "block_days": "7"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    outsider = verified_client(staff_y).post(url, {"strikes_to_block": "1", "block_days": "7"})
+    bad = verified_client(clinic_admin_x).post(url, {"strikes_to_block": "0", "block_days": "x"}, follow=True)
+
+    assert refused.status_code == 200 and "Only the clinic&#x27;s admin" in refused.content.decode()
+    assert outsider.status_code == 404
+    assert bad.status_code == 200
+    assert not NoShowPolicy.objects.exists()
