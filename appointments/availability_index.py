@@ -92,7 +92,7 @@ def compute(
     doctor_ids: Iterable, *, first_day: date, last_day: date, on: date | None = None, days: set[date] | None = None
 ) -> list[Row]:
     """The index rows of these doctors on local days first_day..last_day (only `days` among them
-    when given), inside each clinic's window, from the database as it is now: five queries
+    when given), inside each clinic's window, from the database as it is now: two queries
     whatever the number of doctors."""
     on = on or today()
     first_day = max(first_day, on - timedelta(days=DAYS_BEFORE))
@@ -147,7 +147,7 @@ def touch(*, doctor_id, spans: Iterable[tuple[datetime, datetime]]) -> None:
 
 def touch_doctors(spans_by_doctor: dict) -> None:
     """`touch` for several doctors at once (a withdrawal cancelling bookings with many): the
-    same six statements whatever their number."""
+    same four statements whatever their number."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("availability_index.touch belongs inside the write's transaction")
     days: set[date] = set()

@@ -5,7 +5,18 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.db import connections
-from django.db.models import BigIntegerField, Func, OuterRef, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Func,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,9 +42,31 @@ SHIFT_COLUMNS = (
     "visit_types",
 )
 
+# A break's row in the same columns (SHIFT_COLUMNS' order), what only working hours have left empty.
+PAUSE_PADDING = {
+    "no_minutes": Value(None, output_field=IntegerField()),
+    "no_timezone": Value(None, output_field=CharField()),
+    "no_notice": Value(None, output_field=IntegerField()),
+    "no_horizon": Value(None, output_field=IntegerField()),
+    "no_visit_types": Value(None, output_field=JSONField()),
+}
+PAUSE_COLUMNS = (
+    "doctor_id",
+    "weekday",
+    "start_time",
+    "end_time",
+    "no_minutes",
+    "clinic_id",
+    "no_timezone",
+    "no_notice",
+    "no_horizon",
+    "no_visit_types",
+)
+
 
 class Schedules:
-    """Shifts, breaks and busy time of many doctors, loaded in four queries.
+    """Shifts, breaks and busy time of many doctors, loaded in two queries (hours and breaks, then
+    time off and bookings, each a UNION ALL), one when nobody works on those days.
 
     Plain tuples rather than model instances: search loads these for every candidate doctor.
     `doctor_ids` may be a queryset of ids, used as a subquery."""
@@ -60,9 +93,14 @@ class Schedules:
         if weekdays is not None:
             hours = hours.filter(weekday__in=list(weekdays))
             pauses = pauses.filter(weekday__in=list(weekdays))
+        # Working hours and breaks in one statement (UNION ALL): a break is a row without slot minutes.
+        breaks = pauses.annotate(**PAUSE_PADDING).values_list(*PAUSE_COLUMNS)
         for doctor_id, weekday, t0, t1, minutes, clinic_id, tz, notice, horizon, kinds in hours.values_list(
             *SHIFT_COLUMNS
-        ):
+        ).union(breaks, all=True):
+            if minutes is None:
+                self.pauses[doctor_id].append(Pause(weekday, t0, t1, clinic_id))
+                continue
             self.shifts[doctor_id].append(
                 Shift(
                     weekday=weekday,
@@ -80,10 +118,6 @@ class Schedules:
         if window is None:
             return  # nobody works then: no slots, nothing else to load
         start, end = window
-        for doctor_id, weekday, t0, t1, clinic_id in pauses.values_list(
-            "doctor_id", "weekday", "start_time", "end_time", "clinic_id"
-        ):
-            self.pauses[doctor_id].append(Pause(weekday, t0, t1, clinic_id))
         time_off = TimeOff.objects.filter(doctor_id__in=doctor_ids, start__lt=end, end__gt=start)
         booked = Appointment.objects.filter(
             doctor_id__in=doctor_ids, status=Appointment.Status.BOOKED, start__lt=end, end__gt=start
@@ -167,7 +201,7 @@ def _busy_window(shifts: list[Shift], first_day: date, last_day: date) -> tuple[
 
 
 def slots_for(*, doctor: Doctor, first_day: date, last_day: date, now: datetime | None = None) -> list[Slot]:
-    """A doctor's free slots on local days first_day..last_day (five queries)."""
+    """A doctor's free slots on local days first_day..last_day (two queries)."""
     now = now or timezone.now()
     schedules = Schedules([doctor.id], first_day=first_day, last_day=last_day)
     return list(schedules.free_slots(doctor.id, first_day=first_day, last_day=last_day, now=now))
@@ -175,7 +209,7 @@ def slots_for(*, doctor: Doctor, first_day: date, last_day: date, now: datetime 
 
 def doctor_slots_shown(*, doctor_id, first_day: date, last_day: date, now: datetime | None = None) -> list[dict]:
     """What GET /doctors/{id}/slots/ answers: the free slots of an active doctor on local days
-    first_day..last_day, rendered (appointments/slot_cache.py: four queries on a miss, none on a
+    first_day..last_day, rendered (appointments/slot_cache.py: three queries on a miss, none on a
     hit); NotFound for an unknown or inactive doctor."""
     from appointments import slot_cache
 

@@ -1,6 +1,6 @@
 """Free slots of a doctor, cached without the clock and invalidated where availability changes.
 
-`GET /api/v1/doctors/{id}/slots/` costs four queries and the slot arithmetic of every day asked
+`GET /api/v1/doctors/{id}/slots/` costs three queries and the slot arithmetic of every day asked
 for. Its answer depends on the clock only through each clinic's minimum notice and horizon, so
 what is cached is the answer *without* them: every free slot of the days asked for, rendered,
 with its clinic's notice and horizon beside it. A hit applies the clock exactly as
@@ -71,7 +71,7 @@ def _versions(doctor_id, found: dict) -> tuple[str, str]:
 def cached_slots(*, doctor_id, first_day: date, last_day: date, compute, now: datetime | None = None) -> list[dict]:
     """The rendered free slots (SlotOutput's dicts) of local days first_day..last_day at `now`.
 
-    `compute()` returns the Schedules of the doctor for those days (the four queries); it runs
+    `compute()` returns the Schedules of the doctor for those days (two queries, after the doctor's); it runs
     on a miss only."""
     from django.utils import timezone
 

@@ -15,8 +15,9 @@ from tests.appointments.test_booking import booking
 
 def index_upkeep() -> int:
     """Queries of `availability_index.touch` in each of these writes: the per-doctor advisory lock
-    (PostgreSQL only), working hours, breaks, busy time (UNION ALL) and one upsert of the rows."""
-    return 5 if connection.vendor == "postgresql" else 4
+    (PostgreSQL only), working hours and breaks (UNION ALL), busy time (UNION ALL) and one upsert
+    of the rows."""
+    return 4 if connection.vendor == "postgresql" else 3
 
 
 def without_savepoints(captured) -> list[str]:
@@ -26,7 +27,7 @@ def without_savepoints(captured) -> list[str]:
     return [sql for sql in sqls if sql not in savepoints]
 
 
-def test_a_booking_costs_seventeen_queries_and_the_index_upkeep(
+def test_a_booking_costs_sixteen_queries_and_the_index_upkeep(
     as_user, ayse, schedule_x, day, django_assert_num_queries
 ):
     client = as_user(ayse)
@@ -37,16 +38,16 @@ def test_a_booking_costs_seventeen_queries_and_the_index_upkeep(
     # 4 the second look at the grants, in a new statement (privacy.guard.consent_hold)
     # 5 the patient's row locked, the doctor's row share-locked, the doctor's is_active and the
     #   patient's idempotency record for this key: one statement
-    # 6 working hours, 7 breaks, 8 time off and bookings around the slot (UNION ALL)
-    # 9 the slot's clinic with the patient's limits (overlap, upcoming, same doctor that day)
-    # 10 INSERT appointment (the exclusion constraints decide a race), 11 INSERT history row
-    # 12 the notification state (preferences, caps, rows of the event), 13 INSERT outbox row
-    # 14 INSERT idempotency record, 15 INSERT audit entry
-    # 16 the patient's data key for the visit reason and exam type (docs/encryption.md), 17 its
+    # 6 working hours and breaks (UNION ALL), 7 time off and bookings around the slot (UNION ALL)
+    # 8 the slot's clinic with the patient's limits (overlap, upcoming, same doctor that day)
+    # 9 INSERT appointment (the exclusion constraints decide a race), 10 INSERT history row
+    # 11 the notification state (preferences, caps, rows of the event), 12 INSERT outbox row
+    # 13 INSERT idempotency record, 14 INSERT audit entry
+    # 15 the patient's data key for the visit reason and exam type (docs/encryption.md), 16 its
     #   INSERT: this is the patient's first encrypted value (a later booking reads the key only)
     # + the availability index's upkeep (index_upkeep)
     # The answer is built from the rows in hand: no read back.
-    with django_assert_num_queries(19 + index_upkeep()) as queries:
+    with django_assert_num_queries(18 + index_upkeep()) as queries:
         response = client.post(
             "/api/v1/appointments/",
             booking(schedule_x, at(day, 10)),
@@ -54,7 +55,7 @@ def test_a_booking_costs_seventeen_queries_and_the_index_upkeep(
             HTTP_IDEMPOTENCY_KEY="lean-1",
         )
 
-    assert len(without_savepoints(queries.captured_queries)) == 17 + index_upkeep()
+    assert len(without_savepoints(queries.captured_queries)) == 16 + index_upkeep()
     assert response.status_code == 201, response.content
     body = response.json()
     assert [(c["from_status"], c["to_status"]) for c in body["history"]] == [("", "booked")]
@@ -79,7 +80,7 @@ def test_a_replayed_booking_answers_the_same_and_books_nothing_new(as_user, ayse
     assert Appointment.objects.filter(patient=ayse).count() == 1
 
 
-def test_a_reschedule_costs_fourteen_queries_and_the_index_upkeep(
+def test_a_reschedule_costs_thirteen_queries_and_the_index_upkeep(
     as_user, ayse, schedule_x, day, django_assert_num_queries
 ):
     client = as_user(ayse)
@@ -88,16 +89,16 @@ def test_a_reschedule_costs_fourteen_queries_and_the_index_upkeep(
     # 1 the user of the access token, 2 the appointment as the viewer may see it
     # 3, 4 the consent held (locked grants, then the second look)
     # 5 the appointment, its patient and its doctor locked in one statement (with clinic and users)
-    # 6 working hours, 7 breaks, 8 time off and bookings around the new slot (UNION ALL)
-    # 9 the clinic with the patient's limits, 10 UPDATE appointment, 11 INSERT history row
-    # 12 the notification state, 13 INSERT outbox row, 14 the history for the answer
+    # 6 working hours and breaks (UNION ALL), 7 time off and bookings around the new slot (UNION ALL)
+    # 8 the clinic with the patient's limits, 9 UPDATE appointment, 10 INSERT history row
+    # 11 the notification state, 12 INSERT outbox row, 13 the history for the answer
     # + the availability index's upkeep (both days in one touch)
-    with django_assert_num_queries(16 + index_upkeep()) as queries:
+    with django_assert_num_queries(15 + index_upkeep()) as queries:
         response = client.post(
             f"/api/v1/appointments/{booked['id']}/reschedule/", {"start": at(day, 11).isoformat()}, format="json"
         )
 
-    assert len(without_savepoints(queries.captured_queries)) == 14 + index_upkeep()
+    assert len(without_savepoints(queries.captured_queries)) == 13 + index_upkeep()
     assert response.status_code == 200, response.content
     assert [c["to_status"] for c in response.json()["history"]] == ["booked", "booked"]
 
