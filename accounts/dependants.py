@@ -35,7 +35,7 @@ DEPENDANT_EMAIL_DOMAIN = "dependants.invalid"
 
 
 class NotOfAge(ApplicationError):
-    code = "not_of_age"
+    code = "invalid_transition"  # a handover is not yet allowed: one of API.md's named codes
     status_code = 409
     default_detail = gettext_lazy("The dependant can take over their account from the age of 18.")
 

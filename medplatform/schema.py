@@ -133,7 +133,7 @@ SUMMARIES: dict[str, str] = {
 
 # Errors the view's own shape does not reveal (services' domain errors), per operation.
 DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
-    "POST /api/v1/me/dependants/{dependant_id}/handover/": {409: ["not_of_age"]},
+    "POST /api/v1/me/dependants/{dependant_id}/handover/": {409: ["invalid_transition"]},
     "POST /api/v1/appointments/": {
         403: ["consent_required", "booking_blocked"],
         404: ["not_found"],
@@ -182,7 +182,7 @@ DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
     "POST /api/v1/consents/": {404: ["not_found"]},
     "POST /api/v1/reviews/{review_id}/reply/": {403: ["permission_denied"], 409: ["review_not_allowed"]},
     "POST /api/v1/notifications/twilio/status/": {403: ["permission_denied"]},
-    "POST /api/v1/strikes/{strike_id}/appeal/": {409: ["already_appealed", "invalid_transition"]},
+    "POST /api/v1/strikes/{strike_id}/appeal/": {409: ["invalid_transition"]},
     "POST /api/v1/appeals/{appeal_id}/accept/": {409: ["invalid_transition"]},
     "POST /api/v1/appeals/{appeal_id}/refuse/": {409: ["invalid_transition"]},
     "POST /api/v1/notifications/twilio/inbound/": {403: ["permission_denied"]},

@@ -30,7 +30,7 @@ class BookingBlocked(ApplicationError):
 
 
 class AlreadyAppealed(ApplicationError):
-    code = "already_appealed"
+    code = "invalid_transition"  # API.md names no code of its own for a second appeal
     status_code = 409
     default_detail = gettext_lazy("This missed visit has already been appealed; a strike can be appealed once.")
 

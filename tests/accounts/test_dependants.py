@@ -204,7 +204,7 @@ def test_the_handover_at_18_ends_the_guardians_access_and_keeps_the_data(as_user
 
     # a 17-year-old cannot be handed over yet
     too_early = ayse.post(handover, contact, format="json")
-    assert too_early.status_code == 409 and too_early.json()["code"] == "not_of_age"
+    assert too_early.status_code == 409 and too_early.json()["code"] == "invalid_transition"
 
     with freeze_time(timezone.now() + timedelta(days=40)):
         # when, at 18, the mother invites the child to take over

@@ -49,7 +49,7 @@ def test_two_appeals_of_one_strike_at_once_file_one(patient_ayse, doctor_x, clin
         results = responses_at_once([lambda s=strike: appeal(client, s.id) for _ in range(4)])
 
         assert sorted(status for status, _body in results) == [201, 409, 409, 409], results
-        assert {body["code"] for status, body in results if status == 409} == {"already_appealed"}
+        assert {body["code"] for status, body in results if status == 409} == {"invalid_transition"}
         assert Appeal.objects.filter(strike=strike).count() == 1
 
 

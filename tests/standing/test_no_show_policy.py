@@ -170,7 +170,7 @@ def test_a_second_appeal_of_the_same_strike_is_refused(ayse, schedule_x):
     second = appeal(client_for(ayse), strike.id, reason="Yine itiraz")
 
     assert second.status_code == 409
-    assert second.json()["code"] == "already_appealed"
+    assert second.json()["code"] == "invalid_transition"
     assert Appeal.objects.count() == 1
 
 
