@@ -1,7 +1,41 @@
+"""The appointment_health_data consent's withdrawal cascade.
+
+Other apps that keep data under the booking consent (the waitlist: entries and held offers) add
+their part with `also_under_booking_consent`, from their ready(); a purpose has one owner in the
+privacy registry, so their steps run here, first, inside the withdrawal's transaction."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from appointments.services import appointments_for_withdrawn_consent
 from privacy.models import ConsentEvent
 
 
+@dataclass(frozen=True)
+class BookingConsentStep:
+    # fn(patient) -> counts for the audit entry; runs inside the withdrawal's transaction
+    on_withdraw: Callable[..., dict]
+    # fn(patient) -> rows still kept under the consent (0 once withdrawn)
+    held_rows: Callable[..., int]
+
+
+_steps: list[BookingConsentStep] = []
+
+
+def also_under_booking_consent(step: BookingConsentStep) -> None:
+    if step not in _steps:
+        _steps.append(step)
+
+
+def steps() -> list[BookingConsentStep]:
+    return list(_steps)
+
+
 def appointment_health_data_withdrawn(grant: ConsentEvent) -> dict:
-    """Runs inside the withdrawal's transaction: future bookings cancelled, reasons erased."""
-    return appointments_for_withdrawn_consent(patient=grant.subject)
+    """Runs inside the withdrawal's transaction: other apps' steps, then future bookings
+    cancelled and reasons erased."""
+    counts: dict = {}
+    for step in _steps:
+        counts.update(step.on_withdraw(grant.subject))
+    counts.update(appointments_for_withdrawn_consent(patient=grant.subject))
+    return counts

@@ -6,9 +6,52 @@ It writes the patient's notification outbox rows (notifications.services.notific
 which are handed to Celery after the commit, and tells the no-show policy
 (standing.services.standing_appointment_changed: a no-show is a strike). Only display values go along (clinic and doctor
 names, start, time zone, ids), never the visit reason or exam type.
+
+It is also where bookable time that frees up is announced (`time_freed`): a booking leaving the
+booked status (any cancellation, a release, whatever status comes next) or moving away from its
+time, time off removed, and working hours added, widened or freed of a break (`hours_opened`).
+Listeners (the waitlist, which hands the freed slots to the first patients in line) register with
+`on_time_freed` and run inside the same transaction, before the availability index is refreshed,
+so a slot they hold never shows as free.
 """
 
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
 from appointments.models import Appointment, AppointmentStatusChange
+
+# fn(*, doctor_id, spans): spans is a list of (start, end), or None for "anywhere" (new hours)
+TimeFreedListener = Callable[..., None]
+_time_freed_listeners: list[TimeFreedListener] = []
+
+
+def on_time_freed(listener: TimeFreedListener) -> TimeFreedListener:
+    """Register a listener once (from an AppConfig.ready())."""
+    if listener not in _time_freed_listeners:
+        _time_freed_listeners.append(listener)
+    return listener
+
+
+def time_freed(*, doctor_id, spans: Iterable[tuple[datetime, datetime]] | None) -> None:
+    """Announce, inside the writer's transaction, that the doctor's time in `spans` (None: anywhere)
+    may have become bookable."""
+    spans = None if spans is None else list(spans)
+    for listener in _time_freed_listeners:
+        listener(doctor_id=doctor_id, spans=spans)
+
+
+def hours_opened(*, doctor_id) -> None:
+    """Working hours added or changed, or a break removed: any of the doctor's time may be new."""
+    time_freed(doctor_id=doctor_id, spans=None)
+
+
+def _freed_span(appointment: Appointment, change: AppointmentStatusChange) -> tuple[datetime, datetime] | None:
+    if change.from_status == Appointment.Status.BOOKED and change.to_status != Appointment.Status.BOOKED:
+        return appointment.start, appointment.end
+    if change.to_status == Appointment.Status.BOOKED and change.previous_start is not None:
+        return change.previous_start, change.previous_start + (appointment.end - appointment.start)
+    return None
+
 
 CANCELLED = {
     Appointment.Status.CANCELLED_BY_CLINIC: "appointment_cancelled_by_clinic",
@@ -39,6 +82,9 @@ def appointment_changed(appointment: Appointment, change: AppointmentStatusChang
     from standing.services import standing_appointment_changed
 
     standing_appointment_changed(appointment, change)
+    freed = _freed_span(appointment, change)
+    if freed is not None:
+        time_freed(doctor_id=appointment.doctor_id, spans=[freed])
     notification = _notification_for(appointment, change)
     if notification is None:
         return

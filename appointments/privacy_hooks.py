@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ClinicMembership, Doctor
 from appointments import retention
-from appointments.consent import appointment_health_data_withdrawn
+from appointments.consent import appointment_health_data_withdrawn, steps
 from appointments.models import Appointment, UnclearReply
 from appointments.selectors import appointment_privacy_summary
 from appointments.serializers import in_clinic_zone
@@ -90,7 +90,8 @@ def rows_held_for_booking(grant: ConsentEvent) -> int:
     """Bookings ahead, and any visit reason or exam type kept: none may outlive the consent."""
     ahead = Q(status=Appointment.Status.BOOKED, start__gt=timezone.now())
     health = Q(visit_reason__isnull=False) | Q(exam_type__isnull=False)
-    return Appointment.objects.filter(Q(patient=grant.subject) & (ahead | health)).count()
+    others = sum(step.held_rows(grant.subject) for step in steps())
+    return Appointment.objects.filter(Q(patient=grant.subject) & (ahead | health)).count() + others
 
 
 def appointments_export(user) -> dict:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ClinicMembership, Doctor, User
 from accounts.permissions import acted_for_filter
-from appointments import availability
+from appointments import availability, held_time
 from appointments.availability import Busy, Pause, Shift, Slot
 from appointments.models import Appointment, Break, TimeOff, WorkingHours
 from medplatform.errors import NotFound
@@ -69,7 +69,8 @@ class Schedules:
     time off and bookings, each a UNION ALL), one when nobody works on those days.
 
     Plain tuples rather than model instances: search loads these for every candidate doctor.
-    `doctor_ids` may be a queryset of ids, used as a subquery."""
+    `doctor_ids` may be a queryset of ids, used as a subquery. Busy time is time off, bookings and
+    time held for a patient (held_time: a waitlist offer), except what is held for `for_patient`."""
 
     def __init__(
         self,
@@ -79,6 +80,7 @@ class Schedules:
         last_day: date,
         weekdays: Iterable[int] | None = None,
         exclude_appointment=None,
+        for_patient=None,
     ):
         self.shifts: dict = defaultdict(list)
         self.pauses: dict = defaultdict(list)
@@ -124,8 +126,9 @@ class Schedules:
         )
         if exclude_appointment is not None:
             booked = booked.exclude(pk=exclude_appointment.pk)
-        # Time off and bookings are both busy time: one query (UNION ALL) rather than two.
-        for doctor_id, busy_start, busy_end in _intervals_in_micros(time_off, booked):
+        held = held_time.held_rows(doctor_ids, start=start, end=end, for_patient=for_patient)
+        # Time off, bookings and held time are all busy time: one query (UNION ALL), not three.
+        for doctor_id, busy_start, busy_end in _intervals_in_micros(time_off, booked, *held):
             busy[doctor_id].append((busy_start, busy_end))
         self.busy = {doctor_id: Busy.of_micros(intervals) for doctor_id, intervals in busy.items()}
 
@@ -223,14 +226,15 @@ def doctor_slots_shown(*, doctor_id, first_day: date, last_day: date, now: datet
     )
 
 
-def schedule_around(*, doctor: Doctor, instant: datetime, exclude_appointment=None) -> Schedules:
-    """What booking needs to validate one start time."""
+def schedule_around(*, doctor: Doctor, instant: datetime, exclude_appointment=None, for_patient=None) -> Schedules:
+    """What booking needs to validate one start time (for `for_patient`: time held for them is free)."""
     day = instant.astimezone(availability.UTC).date()
     return Schedules(
         [doctor.id],
         first_day=day - timedelta(days=1),
         last_day=day + timedelta(days=1),
         exclude_appointment=exclude_appointment,
+        for_patient=for_patient,
     )
 
 

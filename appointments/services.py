@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Clinic, Doctor, User
 from accounts.permissions import can_act_for
-from appointments import availability_index, events, permissions, selectors
+from appointments import availability_index, events, held_time, permissions, selectors
 from appointments.availability import zone
 from appointments.confirmation_due import confirmation_due_for
 from appointments.errors import BookingLimitReached, InvalidTransition, SlotUnavailable, TooLateToCancel
@@ -119,10 +119,10 @@ def _is_slot_constraint(exc: IntegrityError) -> bool:
     if name is not None:
         from appointments.models import SLOT_CONSTRAINTS
 
-        return name in SLOT_CONSTRAINTS
-    # SQLite names the columns, not the constraint.
+        return name in SLOT_CONSTRAINTS or name in held_time.constraint_names()
+    # SQLite names the columns, not the constraint (a trigger's RAISE gives its message).
     message = str(exc)
-    return "appointments_appointment.start" in message
+    return "appointments_appointment.start" in message or message in held_time.constraint_names()
 
 
 def _record_change(
@@ -190,6 +190,7 @@ def working_hours_create(
     _validate_working_hours(hours)
     with transaction.atomic():
         hours.save()
+        events.hours_opened(doctor_id=hours.doctor_id)
         availability_index.refresh_doctor(doctor_id=hours.doctor_id)
     return hours
 
@@ -204,6 +205,7 @@ def working_hours_update(*, actor: User, hours: WorkingHours, **changes) -> Work
     _validate_working_hours(hours)
     with transaction.atomic():
         hours.save(update_fields=["weekday", "start_time", "end_time", "slot_minutes", "visit_types", "updated_at"])
+        events.hours_opened(doctor_id=hours.doctor_id)
         availability_index.refresh_doctor(doctor_id=hours.doctor_id)
     return hours
 
@@ -273,6 +275,7 @@ def break_delete(*, actor: User, pause: Break) -> None:
     _check_schedule_actor(actor, pause.doctor, pause.clinic)
     with transaction.atomic():
         pause.delete()
+        events.hours_opened(doctor_id=pause.doctor_id)
         availability_index.refresh_doctor(doctor_id=pause.doctor_id)
 
 
@@ -338,6 +341,7 @@ def time_off_delete(*, actor: User, time_off: TimeOff) -> None:
     _check_time_off_actor(actor, time_off.doctor)
     with transaction.atomic():
         time_off.delete()
+        events.time_freed(doctor_id=time_off.doctor_id, spans=[(time_off.start, time_off.end)])
         availability_index.touch(doctor_id=time_off.doctor_id, spans=[(time_off.start, time_off.end)])
 
 
@@ -438,7 +442,7 @@ def appointment_book(
             if not doctor_active:
                 raise SlotUnavailable()
             now = timezone.now()
-            schedule = selectors.schedule_around(doctor=doctor, instant=start)
+            schedule = selectors.schedule_around(doctor=doctor, instant=start, for_patient=patient)
             # The working hours in hand name the doctor's clinics: no query of its own.
             if chosen_clinic is None and len({shift.clinic_id for shift in schedule.shifts.get(doctor.id, ())}) > 1:
                 raise ValidationFailed(
@@ -585,7 +589,9 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
             if can_act_for(actor, current.patient_id):
                 if now > current.start - timedelta(minutes=current.clinic.cancel_cutoff_minutes):
                     raise TooLateToCancel()
-            schedule = selectors.schedule_around(doctor=current.doctor, instant=start, exclude_appointment=current)
+            schedule = selectors.schedule_around(
+                doctor=current.doctor, instant=start, exclude_appointment=current, for_patient=current.patient
+            )
             slot = schedule.find_slot(current.doctor_id, start, now=now)
             if slot is None or slot.clinic_id != current.clinic_id:
                 raise SlotUnavailable()

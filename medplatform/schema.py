@@ -32,6 +32,7 @@ TAG_RULES: list[tuple[str, str]] = [
     (r"^/api/v1/(consent-texts|consents)/", "consent"),
     (r"^/api/v1/appointments/\{[^}]+\}/review/", "reviews"),
     (r"^/api/v1/appointments/", "appointments"),
+    (r"^/api/v1/waitlist/", "waitlist"),
     (r"^/api/v1/(health-profile|doctor/shared-profiles|patients)/", "health profile"),
     (r"^/api/v1/reviews/", "reviews"),
     (r"^/api/v1/notifications/", "notifications"),
@@ -129,10 +130,20 @@ SUMMARIES: dict[str, str] = {
     "GET /api/v1/appeals/": "Appeals of no-show strikes at my clinics (clinic staff)",
     "POST /api/v1/appeals/{appeal_id}/accept/": "Accept an appeal: the strike stops counting (clinic staff)",
     "POST /api/v1/appeals/{appeal_id}/refuse/": "Refuse an appeal (clinic staff)",
+    "GET /api/v1/waitlist/": "List my waitlist entries (and my dependants')",
+    "POST /api/v1/waitlist/": "Join a doctor's waitlist for a range of days",
+    "GET /api/v1/waitlist/{waitlist_entry_id}/": "Show a waitlist entry and the slot held for it",
+    "DELETE /api/v1/waitlist/{waitlist_entry_id}/": "Leave a waitlist (a held slot passes to the next in line)",
+    "POST /api/v1/waitlist/{waitlist_entry_id}/claim/": "Book the slot held for a waitlist entry",
 }
 
 # Errors the view's own shape does not reveal (services' domain errors), per operation.
 DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
+    "POST /api/v1/waitlist/": {403: ["consent_required"]},
+    "POST /api/v1/waitlist/{waitlist_entry_id}/claim/": {
+        403: ["consent_required"],
+        409: ["slot_unavailable", "booking_limit_reached"],
+    },
     "POST /api/v1/me/dependants/{dependant_id}/handover/": {409: ["invalid_transition"]},
     "POST /api/v1/appointments/": {
         403: ["consent_required", "booking_blocked"],

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "reviews",
     "standing",
     "notifications",
+    "waitlist",
     "portal",
 ]
 
@@ -304,6 +305,10 @@ SPECTACULAR_SETTINGS = {
         },
         {"name": "appointments", "description": "Booking, the appointment lists, and every change of an appointment."},
         {
+            "name": "waitlist",
+            "description": "A doctor's waitlist: a freed slot is held for the first patient in line, who claims it.",
+        },
+        {
             "name": "health profile",
             "description": "The patient's health entries, sharing with a doctor, access log, export.",
         },
@@ -358,6 +363,7 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": "notifications"},
     "appointments.tasks.*": {"queue": "maintenance"},
     "privacy.tasks.*": {"queue": "maintenance"},
+    "waitlist.tasks.*": {"queue": "maintenance"},
 }
 
 # Booking rules. Minimum notice, horizon and cancellation cutoff are per clinic (accounts.Clinic).
@@ -625,3 +631,19 @@ CELERY_BEAT_SCHEDULE["appointments-release-unconfirmed"] = {
     "schedule": float(os.environ.get("CONFIRMATION_RELEASE_INTERVAL_SECONDS", "60")),
 }
 # --- end confirm or release ---
+# --- waitlist ---
+# A freed slot is held for the first patient in line for this long (waitlist/services.py); an
+# unclaimed hold passes to the next in line at the sweep after its expiry.
+WAITLIST_HOLD_MINUTES = int(os.environ.get("WAITLIST_HOLD_MINUTES", "15"))
+WAITLIST_SWEEP_INTERVAL_SECONDS = float(os.environ.get("WAITLIST_SWEEP_INTERVAL_SECONDS", "60"))
+# Lapsed offers handled per sweep transaction.
+WAITLIST_SWEEP_BATCH = int(os.environ.get("WAITLIST_SWEEP_BATCH", "500"))
+# How far ahead a waitlist entry's last day may be (the default clinic horizon).
+WAITLIST_MAX_DAYS_AHEAD = int(os.environ.get("WAITLIST_MAX_DAYS_AHEAD", "90"))
+# Ended entries (claimed, expired, left) and their offers are deleted this long after they ended.
+WAITLIST_RETENTION_DAYS = int(os.environ.get("WAITLIST_RETENTION_DAYS", "30"))
+CELERY_BEAT_SCHEDULE["waitlist-sweep-offers"] = {
+    "task": "waitlist.tasks.sweep_offers",
+    "schedule": WAITLIST_SWEEP_INTERVAL_SECONDS,
+}
+# --- end waitlist ---

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("reviews.urls")),
     path("", include("standing.urls")),
     path("", include("notifications.urls")),
+    path("", include("waitlist.urls")),
 ]
 
 urlpatterns = [

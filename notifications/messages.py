@@ -42,6 +42,8 @@ ALLOWED_CONTEXT_KEYS = frozenset(
         "patient_name",
         # the no-show policy: when a booking block ends
         "until",
+        # a waitlist offer: how long the slot is held
+        "hold_minutes",
     }
 )
 
@@ -74,6 +76,7 @@ SUBJECTS = {
         Kind.BOOKING_BLOCKED: "Online randevu alımınız durduruldu",
         Kind.NO_SHOW_APPEAL_ACCEPTED: "İtirazınız kabul edildi",
         Kind.NO_SHOW_APPEAL_REFUSED: "İtirazınız reddedildi",
+        Kind.WAITLIST_OFFER: "Bekleme listesinden sizin için bir randevu ayrıldı",
     },
     "en": {
         Kind.APPOINTMENT_BOOKED: "Your appointment is booked",
@@ -95,6 +98,7 @@ SUBJECTS = {
         Kind.BOOKING_BLOCKED: "Online booking is paused",
         Kind.NO_SHOW_APPEAL_ACCEPTED: "Your appeal was accepted",
         Kind.NO_SHOW_APPEAL_REFUSED: "Your appeal was refused",
+        Kind.WAITLIST_OFFER: "A slot is held for you from the waitlist",
     },
 }
 
@@ -192,6 +196,7 @@ def render(*, kind: str, language: str, channel: str, recipient, context: dict) 
         "campaign_title": context.get("campaign_title") or "",
         "notice_event": context.get("notice_event") or "",
         "until": local_time(context.get("until"), context.get("timezone"), language),
+        "hold_minutes": context.get("hold_minutes") or "",
         **_secrets(kind, recipient, context),
     }
     if short:

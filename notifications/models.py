@@ -36,6 +36,7 @@ class Kind(models.TextChoices):
     BOOKING_BLOCKED = "booking_blocked", _("Online booking at a clinic is paused")
     NO_SHOW_APPEAL_ACCEPTED = "no_show_appeal_accepted", _("Your appeal of a missed visit was accepted")
     NO_SHOW_APPEAL_REFUSED = "no_show_appeal_refused", _("Your appeal of a missed visit was refused")
+    WAITLIST_OFFER = "waitlist_offer", _("A slot is held for you from the waitlist")
 
 
 class Channel(models.TextChoices):

@@ -33,6 +33,7 @@ from tests.factories import UserFactory
 from tests.health_profiles.scenario import ENTRY_VALUES, add_entry, grant, grant_storage, share_with
 from tests.notifications.conftest import booking_context
 from tests.reviews.factories import past_appointment
+from waitlist.services import waitlist_join
 
 RACES_PER_WRITE = 20
 
@@ -67,6 +68,12 @@ def _edit_reason(patient, doctor, n):
     grant_booking_consent(patient)
     booked, _ = appointment_book(patient=patient, doctor=doctor, start=_slot(n), visit_reason="x")
     return lambda: appointment_update_details(appointment=booked, actor=patient, visit_reason="göğüs ağrısı-ZQX")
+
+
+def _waitlist_join(patient, doctor, n):
+    grant_booking_consent(patient)
+    day = working_day(days_ahead=7 + n % 60)
+    return lambda: waitlist_join(actor=patient, patient=patient, doctor=doctor, first_day=day, last_day=day)
 
 
 def _entry_create(patient, doctor, n):
@@ -107,6 +114,7 @@ WRITES = [
     Write("appointment_book", Purpose.APPOINTMENT_HEALTH_DATA, _book),
     Write("appointment_reschedule", Purpose.APPOINTMENT_HEALTH_DATA, _reschedule),
     Write("appointment_update_details", Purpose.APPOINTMENT_HEALTH_DATA, _edit_reason),
+    Write("waitlist_join", Purpose.APPOINTMENT_HEALTH_DATA, _waitlist_join),
     Write("entry_create", Purpose.HEALTH_PROFILE_STORAGE, _entry_create),
     Write("entry_update", Purpose.HEALTH_PROFILE_STORAGE, _entry_update),
     Write("share_granted", Purpose.HEALTH_PROFILE_STORAGE, _share),

@@ -27,6 +27,7 @@ from tests.factories import clinic_member
 from tests.health_profiles.scenario import ALL_CATEGORIES, ENTRY_VALUES, add_entry, grant_storage, share_with
 from tests.reviews.factories import past_appointment
 from tests.second_factor import verified_client
+from waitlist.models import WaitlistEntry
 
 VISIT_REASON = "Göğüs-ağrısı-QQV"
 EXAM_TYPE = "Efor-testi-QQV"
@@ -92,6 +93,9 @@ def world(patient_ayse, doctor_x, clinic_x):
         "exemption_id": patient_ayse.id,  # a DELETE-only route: its GET must show nothing either
         "strike_id": appeal.strike_id,  # POST-only routes: their GET must show nothing either
         "appeal_id": appeal.id,
+        "waitlist_entry_id": WaitlistEntry.objects.create(
+            patient=patient_ayse, doctor=doctor_x, first_day=working_day(), last_day=working_day()
+        ).id,
     }
 
 
