@@ -139,7 +139,7 @@ SUMMARIES: dict[str, str] = {
 
 # Errors the view's own shape does not reveal (services' domain errors), per operation.
 DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
-    "POST /api/v1/waitlist/": {403: ["consent_required"]},
+    "POST /api/v1/waitlist/": {403: ["consent_required"], 404: ["not_found"]},
     "POST /api/v1/waitlist/{waitlist_entry_id}/claim/": {
         403: ["consent_required"],
         409: ["slot_unavailable", "booking_limit_reached"],

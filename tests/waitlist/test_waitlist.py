@@ -306,3 +306,34 @@ def test_a_visit_released_unconfirmed_is_offered_to_the_first_in_line(as_user, a
 
     shown = as_user(ayse).get(f"{WAITLIST}{entry['id']}/").json()
     assert shown["status"] == "offered" and shown["offer"]["start"] == at(day, 10).isoformat()
+
+
+def test_a_reschedule_away_from_a_slot_offers_the_slot_it_left(as_user, ayse, taken, schedule_x, day):
+    from appointments.services import appointment_reschedule
+
+    entry = join(as_user(ayse), schedule_x, day).json()
+
+    appointment_reschedule(appointment=taken, actor=taken.patient, start=at(day, 15))
+
+    shown = as_user(ayse).get(f"{WAITLIST}{entry['id']}/").json()
+    assert shown["status"] == "offered" and shown["offer"]["start"] == at(day, 10).isoformat()
+
+
+def test_search_does_not_count_a_held_slot_as_free_and_the_index_stays_exact(ayse, taken, schedule_x, day):
+    from appointments import availability_index
+    from appointments.availability import micros
+    from appointments.models import DayAvailability
+
+    WaitlistEntry.objects.create(patient=ayse, doctor=schedule_x, first_day=day, last_day=day)
+
+    cancel(taken)
+
+    row = DayAvailability.objects.get(doctor=schedule_x, day=day)
+    assert micros(at(day, 10)) // 1_000_000 not in row.free_starts
+    assert availability_index.differences() == []
+    # and once the hold lapses with nobody next in line, the index shows the slot free again
+    with freeze_time(timezone.now() + timedelta(hours=1)):
+        offers_sweep()
+    row.refresh_from_db()
+    assert micros(at(day, 10)) // 1_000_000 in row.free_starts
+    assert availability_index.differences() == []
