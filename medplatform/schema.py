@@ -141,7 +141,7 @@ SUMMARIES: dict[str, str] = {
 DOMAIN_ERRORS: dict[str, dict[int, list[str]]] = {
     "POST /api/v1/waitlist/": {403: ["consent_required"], 404: ["not_found"]},
     "POST /api/v1/waitlist/{waitlist_entry_id}/claim/": {
-        403: ["consent_required"],
+        403: ["consent_required", "booking_blocked"],
         409: ["slot_unavailable", "booking_limit_reached"],
     },
     "POST /api/v1/me/dependants/{dependant_id}/handover/": {409: ["invalid_transition"]},
