@@ -447,3 +447,21 @@ def test_two_release_runs_at_once_release_a_visit_once(asking_clinic, schedule_x
     assert AppointmentStatusChange.objects.filter(appointment=appointment, to_status="released").count() == 1
     assert Notification.objects.filter(kind=Kind.APPOINTMENT_RELEASED, recipient=patient).count() >= 1
     assert len({n.event_key for n in Notification.objects.filter(kind=Kind.APPOINTMENT_RELEASED)}) == 1
+
+
+@pytest.mark.django_db
+def test_a_released_visit_is_offered_to_the_first_on_the_waitlist(awaiting, schedule_x, mehmet, patient_ayse, as_user):
+    # given Mehmet waiting for doctor_x on the day of Ayşe's unconfirmed visit
+    visit_day = awaiting.start.astimezone(ISTANBUL).date().isoformat()
+    joined = as_user(mehmet).post(
+        "/api/v1/waitlist/", {"doctor": str(schedule_x.id), "from": visit_day, "to": visit_day}, format="json"
+    )
+    assert joined.status_code == 201, joined.json()
+
+    # when the deadline passes unconfirmed
+    assert appointments_release_due(now=awaiting.confirmation_due) == 1
+
+    # then the freed slot is held for him
+    entry = as_user(mehmet).get(f"/api/v1/waitlist/{joined.json()['id']}/").json()
+    assert entry["status"] == "offered", entry
+    assert entry["offer"]["start"] == awaiting.start.astimezone(ISTANBUL).isoformat()
