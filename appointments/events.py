@@ -40,6 +40,26 @@ def time_freed(*, doctor_id, spans: Iterable[tuple[datetime, datetime]] | None) 
         listener(doctor_id=doctor_id, spans=spans)
 
 
+# fn(*, doctor_id, spans): time the doctor no longer works (new time off) in a list of (start, end)
+TimeTakenListener = Callable[..., None]
+_time_taken_listeners: list[TimeTakenListener] = []
+
+
+def on_time_taken(listener: TimeTakenListener) -> TimeTakenListener:
+    """Register a listener once (from an AppConfig.ready())."""
+    if listener not in _time_taken_listeners:
+        _time_taken_listeners.append(listener)
+    return listener
+
+
+def time_taken(*, doctor_id, spans: Iterable[tuple[datetime, datetime]]) -> None:
+    """Announce, inside the writer's transaction, that the doctor does not work in `spans` any
+    more (time off recorded): time held there for someone (a waitlist offer) cannot be booked."""
+    spans = list(spans)
+    for listener in _time_taken_listeners:
+        listener(doctor_id=doctor_id, spans=spans)
+
+
 def hours_opened(*, doctor_id) -> None:
     """Working hours added or changed, or a break removed: any of the doctor's time may be new."""
     time_freed(doctor_id=doctor_id, spans=None)

@@ -321,6 +321,7 @@ def time_off_create(
             if any(not permissions.acts_for_clinic(actor, appointment) for appointment in covered):
                 raise SlotUnavailable(_("Some appointments inside this time off belong to another clinic."))
             time_off = TimeOff.objects.create(doctor=doctor, start=start, end=end, reason=reason, created_by=actor)
+            events.time_taken(doctor_id=doctor.id, spans=[(start, end)])
             for appointment in covered:
                 appointment.status = Appointment.Status.CANCELLED_BY_CLINIC
                 appointment.save(update_fields=["status", "updated_at"])

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -243,6 +243,30 @@ def offers_for_freed_time(*, doctor_id, spans: list[tuple[datetime, datetime]] |
     )
     _tell_patients(offers, doctor_id=doctor_id)
     return offers
+
+
+def offers_for_taken_time(*, doctor_id, spans: list[tuple[datetime, datetime]]) -> int:
+    """Time off recorded over held slots (appointments.events.time_taken, in the time off's
+    transaction): those offers are withdrawn and their entries wait again in their old place (the
+    patient did nothing wrong), first in line for the next slot that frees. One query when no
+    offer is in the way. An offer being claimed at that moment is skipped, not waited for (the
+    claim waits for the time off's schedule lock, then finds the slot gone: 409)."""
+    overlapping = Q()
+    for start, end in spans:
+        overlapping |= Q(start__lt=end, end__gt=start)
+    held = Offer.objects.filter(overlapping, doctor_id=doctor_id, status=Offer.Status.OPEN)
+    if not held.exists():
+        return 0
+    queue_lock()
+    taken = list(held.select_related("entry").select_for_update(of=("self", "entry"), skip_locked=True))
+    if not taken:
+        return 0
+    now = timezone.now()
+    Offer.objects.filter(pk__in=[offer.pk for offer in taken]).update(status=Offer.Status.WITHDRAWN, updated_at=now)
+    Entry.objects.filter(pk__in=[offer.entry_id for offer in taken], status=Entry.Status.OFFERED).update(
+        status=Entry.Status.WAITING, updated_at=now
+    )
+    return len(taken)
 
 
 def _tell_patients(offers: list[WaitlistOffer], *, doctor_id) -> None:

@@ -337,3 +337,25 @@ def test_search_does_not_count_a_held_slot_as_free_and_the_index_stays_exact(ays
     row.refresh_from_db()
     assert micros(at(day, 10)) // 1_000_000 in row.free_starts
     assert availability_index.differences() == []
+
+
+def test_time_off_over_a_held_slot_withdraws_the_offer_and_the_patient_keeps_their_place(
+    as_user, ayse, mehmet, taken, schedule_x, day
+):
+    from appointments.services import time_off_create
+
+    entry = join(as_user(ayse), schedule_x, day).json()
+    join(as_user(mehmet), schedule_x, day)
+    cancel(taken)
+    assert WaitlistOffer.objects.get(status="open").patient == ayse
+
+    # when the doctor records time off over the held slot
+    time_off_create(actor=schedule_x.user, doctor=schedule_x, start=at(day, 9), end=at(day, 12))
+
+    # then the offer is withdrawn and Ayşe waits again, still first: the next freed slot is hers
+    assert not WaitlistOffer.objects.filter(status="open").exists()
+    assert as_user(ayse).get(f"{WAITLIST}{entry['id']}/").json()["status"] == "waiting"
+    other = UserFactory()
+    grant_booking_consent(other)
+    cancel(book(other, schedule_x, at(day, 14)))
+    assert WaitlistOffer.objects.get(status="open").patient == ayse
