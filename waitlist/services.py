@@ -314,7 +314,8 @@ def _pass_on(released: list[WaitlistOffer]) -> None:
 def offers_sweep(*, now: datetime | None = None) -> int:
     """Beat task's work: open offers past their expiry end (their entries too: the patient let
     the turn pass) and their slots go to the next in line, earliest expiry first; entries whose
-    last day has passed expire. Returns the offers expired."""
+    last day has passed expire. An offer whose patient booked the held slot directly (the slot
+    was free for them) counts as claimed. Returns the offers expired."""
     now = now or timezone.now()
     with transaction.atomic():
         queue_lock()
@@ -324,16 +325,42 @@ def offers_sweep(*, now: datetime | None = None) -> int:
             .select_for_update(of=("self", "entry"), skip_locked=True)
             .order_by("expires_at", "start", "id")[: settings.WAITLIST_SWEEP_BATCH]
         )
-        if due:
-            Offer.objects.filter(pk__in=[offer.pk for offer in due]).update(status=Offer.Status.EXPIRED, updated_at=now)
-            Entry.objects.filter(pk__in=[offer.entry_id for offer in due], status=Entry.Status.OFFERED).update(
+        booked = _booked_by_holders(due)
+        claimed = [offer for offer in due if (offer.patient_id, offer.doctor_id, offer.start) in booked]
+        lapsed = [offer for offer in due if (offer.patient_id, offer.doctor_id, offer.start) not in booked]
+        for offer in claimed:
+            offer.status = Offer.Status.CLAIMED
+            offer.appointment_id = booked[(offer.patient_id, offer.doctor_id, offer.start)]
+            offer.updated_at = now
+        if claimed:
+            Offer.objects.bulk_update(claimed, ["status", "appointment", "updated_at"])
+            Entry.objects.filter(pk__in=[offer.entry_id for offer in claimed]).update(
+                status=Entry.Status.CLAIMED, updated_at=now
+            )
+        if lapsed:
+            Offer.objects.filter(pk__in=[offer.pk for offer in lapsed]).update(
+                status=Offer.Status.EXPIRED, updated_at=now
+            )
+            Entry.objects.filter(pk__in=[offer.entry_id for offer in lapsed], status=Entry.Status.OFFERED).update(
                 status=Entry.Status.EXPIRED, updated_at=now
             )
-            _pass_on(due)
+            _pass_on(lapsed)
         Entry.objects.filter(
             status=Entry.Status.WAITING, last_day__lt=now.astimezone(UTC).date() - timedelta(days=1)
         ).update(status=Entry.Status.EXPIRED, updated_at=now)
-    return len(due)
+    return len(lapsed)
+
+
+def _booked_by_holders(offers: list[WaitlistOffer]) -> dict:
+    """{(patient, doctor, start): appointment id} of the offers' slots their own patients booked."""
+    if not offers:
+        return {}
+    rows = Appointment.objects.filter(
+        status=Appointment.Status.BOOKED,
+        patient_id__in={offer.patient_id for offer in offers},
+        start__in={offer.start for offer in offers},
+    ).values_list("patient_id", "doctor_id", "start", "id")
+    return {(patient, doctor, start): pk for patient, doctor, start, pk in rows}
 
 
 # --- privacy ---------------------------------------------------------------------------------------

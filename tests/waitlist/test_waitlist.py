@@ -359,3 +359,21 @@ def test_time_off_over_a_held_slot_withdraws_the_offer_and_the_patient_keeps_the
     grant_booking_consent(other)
     cancel(book(other, schedule_x, at(day, 14)))
     assert WaitlistOffer.objects.get(status="open").patient == ayse
+
+
+def test_a_holder_who_books_the_held_slot_directly_counts_as_claimed_at_the_sweep(
+    as_user, ayse, mehmet, taken, schedule_x, day, hold_minutes
+):
+    entry = join(as_user(ayse), schedule_x, day).json()
+    second = join(as_user(mehmet), schedule_x, day).json()
+    cancel(taken)
+    booking = {"doctor": str(schedule_x.id), "start": at(day, 10).isoformat(), "visit_reason": "kontrol"}
+    booked = as_user(ayse).post("/api/v1/appointments/", booking, format="json")
+    assert booked.status_code == 201, booked.json()
+
+    with freeze_time(timezone.now() + timedelta(minutes=hold_minutes, seconds=1)):
+        assert offers_sweep() == 0
+
+    shown = as_user(ayse).get(f"{WAITLIST}{entry['id']}/").json()
+    assert shown["status"] == "claimed" and shown["appointment"] == booked.json()["id"]
+    assert as_user(mehmet).get(f"{WAITLIST}{second['id']}/").json()["status"] == "waiting"
