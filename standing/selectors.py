@@ -15,12 +15,24 @@ from standing.models import Appeal, ClinicStanding, Strike
 from standing.policy import Policy, policies_for
 
 
+def _blocks_running(now: datetime) -> QuerySet[ClinicStanding]:
+    """The blocks running at `now`: what every question about a block asks."""
+    return ClinicStanding.objects.filter(blocked_until__gt=now)
+
+
 def booking_block(*, patient: User, now: datetime) -> Subquery:
     """The end of the patient's block at the clinic of the outer Clinic query (`OuterRef("pk")`),
     or NULL: the booking annotates the clinic query it already makes with it, so asking costs no
     query of its own (standing.policy.check_booking_allowed reads the answer)."""
-    blocks = ClinicStanding.objects.filter(patient=patient, clinic_id=OuterRef("pk"), blocked_until__gt=now)
+    blocks = _blocks_running(now).filter(patient=patient, clinic_id=OuterRef("pk"))
     return Subquery(blocks.values("blocked_until")[:1])
+
+
+def blocked_at(*, patient_ids, now: datetime) -> set[tuple]:
+    """(patient id, clinic id) of every running block of these patients, in one query: the waitlist
+    passes over a patient at a clinic where booking would refuse them, instead of holding a slot
+    for a claim that must fail."""
+    return set(_blocks_running(now).filter(patient_id__in=patient_ids).values_list("patient_id", "clinic_id"))
 
 
 def standing_of(*, patient: User) -> list[dict]:

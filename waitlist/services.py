@@ -30,6 +30,7 @@ from privacy.context import SYSTEM, ActContext
 from privacy.guard import consent_hold
 from privacy.models import Purpose
 from privacy.services import audit_record
+from standing.selectors import blocked_at
 from waitlist.locks import queue_lock
 from waitlist.models import WaitlistEntry, WaitlistOffer
 
@@ -216,11 +217,16 @@ def offers_for_freed_time(*, doctor_id, spans: list[tuple[datetime, datetime]] |
     )
     offers: list[WaitlistOffer] = []
     served: set = set()
+    # A patient the no-show policy blocks at a slot's clinic could not claim it: they keep their
+    # place, and the slot goes to the next in line.
+    blocked = blocked_at(patient_ids=[entry.patient_id for entry in candidates], now=now) if candidates else set()
     expires_at = now + hold_duration()
     for slot in slots:
         day = slot.start.astimezone(zone(slot.timezone)).date()
         for entry in candidates:
             if entry.patient_id in served or not entry.first_day <= day <= entry.last_day:
+                continue
+            if (entry.patient_id, slot.clinic_id) in blocked:
                 continue
             served.add(entry.patient_id)
             offers.append(

@@ -14,6 +14,7 @@ from notifications.messages import render
 from notifications.models import Notification
 from privacy.models import ConsentEvent, Purpose
 from privacy.services import consent_withdraw
+from standing.models import ClinicStanding
 from tests.appointments.conftest import book
 from tests.factories import UserFactory
 from tests.waitlist.conftest import WAITLIST, at, grant_booking_consent, join
@@ -218,6 +219,22 @@ def test_leaving_passes_the_held_slot_to_the_next_in_line(as_user, ayse, mehmet,
     assert as_user(ayse).get(f"{WAITLIST}{entry['id']}/").json()["status"] == "left"
     passed = as_user(mehmet).get(f"{WAITLIST}{second['id']}/").json()
     assert passed["status"] == "offered" and passed["offer"]["start"] == at(day, 10).isoformat()
+
+
+def test_a_patient_blocked_at_the_clinic_keeps_their_place_and_the_slot_goes_to_the_next(
+    as_user, ayse, mehmet, taken, schedule_x, day
+):
+    entry = join(as_user(ayse), schedule_x, day).json()
+    second = join(as_user(mehmet), schedule_x, day).json()
+    # Ayşe's no-shows block her online booking at the slot's clinic: a hold would be a claim refused.
+    ClinicStanding.objects.create(patient=ayse, clinic=taken.clinic, blocked_until=timezone.now() + timedelta(days=30))
+
+    cancel(taken)
+
+    assert as_user(ayse).get(f"{WAITLIST}{entry['id']}/").json()["status"] == "waiting"
+    passed = as_user(mehmet).get(f"{WAITLIST}{second['id']}/").json()
+    assert passed["status"] == "offered" and passed["offer"]["start"] == at(day, 10).isoformat()
+    assert not WaitlistOffer.objects.filter(patient=ayse).exists()
 
 
 def test_a_patient_holds_one_offer_at_a_time(as_user, ayse, mehmet, schedule_x, day):
