@@ -101,6 +101,26 @@ def appointments_release_due(*, now: datetime | None = None) -> int:
     return sum(appointment_release(appointment_id=appointment_id, now=now) for appointment_id in list(due))
 
 
+@dataclass(frozen=True)
+class ConfirmationState:
+    """What a visit's confirmation stands at, as the clinic sees it: `kind` is "confirmed" (`at`:
+    when), "awaiting" (`at`: the deadline; the release run frees it once passed) or "released"."""
+
+    kind: str
+    at: datetime | None = None
+
+
+def confirmation_state(appointment: Appointment) -> ConfirmationState | None:
+    """None when no confirmation was asked of this visit (or it ended otherwise)."""
+    if appointment.status == Appointment.Status.RELEASED:
+        return ConfirmationState("released")
+    if appointment.confirmed_at is not None:
+        return ConfirmationState("confirmed", appointment.confirmed_at)
+    if appointment.status == Appointment.Status.BOOKED and appointment.confirmation_due is not None:
+        return ConfirmationState("awaiting", appointment.confirmation_due)
+    return None
+
+
 # --- replies to the SMS or WhatsApp message ---------------------------------------------------
 
 

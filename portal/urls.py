@@ -19,6 +19,7 @@ urlpatterns = [
     path("appeals/", views.appeals, name="appeals"),
     path("appeals/policy/<uuid:clinic_id>/", views.no_show_policy, name="no-show-policy"),
     path("appeals/<uuid:appeal_id>/<str:decision>/", views.appeal_decide, name="appeal-decide"),
+    path("unclear-replies/", views.unclear_replies, name="unclear-replies"),
     path("doctors/", views.doctors, name="doctors"),
     path("doctors/<uuid:doctor_id>/schedule/", views.schedule, name="schedule"),
     path("doctors/<uuid:doctor_id>/time-off/", views.time_off, name="time-off"),

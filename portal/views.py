@@ -27,6 +27,7 @@ from accounts import selectors as account_selectors
 from accounts.login_forms import PortalLoginForm
 from accounts.models import Clinic, Doctor
 from accounts.permissions import is_clinic_admin
+from appointments import confirmation
 from appointments import permissions as appointment_permissions
 from appointments import selectors as appointment_selectors
 from appointments import services as appointment_services
@@ -353,6 +354,46 @@ def appeals(request):
         "window_days": settings.NO_SHOW_WINDOW_DAYS,
     }
     return render(request, "portal/appeals.html", context)
+
+
+UNCLEAR_REPLIES_SHOWN = 200
+
+
+@portal_page
+def unclear_replies(request):
+    """Clinic staff: replies to a confirmation request that were neither yes nor no, newest first,
+    per clinic (appointments.confirmation.unclear_reply_list, as the API). No text is kept: the
+    clinic calls the sender back. `?clinic=` narrows to one of theirs; any other clinic is 404."""
+    user = _portal_user(request)
+    if not user.is_clinic_staff:
+        raise Http404
+    clinics = list(account_selectors.staff_clinic_list(viewer=user))
+    if "clinic" in request.GET:
+        clinic = Clinic.objects.filter(pk=_uuid_or_none(request.GET["clinic"])).first()
+        if clinic is None:
+            raise Http404
+        clinics = [clinic]
+    try:
+        groups = [
+            {
+                "clinic": clinic,
+                "replies": confirmation.unclear_reply_list(viewer=user, clinic=clinic).select_related(
+                    "sender", "appointment__doctor__user"
+                )[:UNCLEAR_REPLIES_SHOWN],
+            }
+            for clinic in clinics
+        ]
+    except NotFound:
+        raise Http404 from None
+    return render(
+        request,
+        "portal/unclear_replies.html",
+        {
+            "groups": groups,
+            "shown": UNCLEAR_REPLIES_SHOWN,
+            "retention_days": settings.CONFIRMATION_REPLY_FLAG_RETENTION_DAYS,
+        },
+    )
 
 
 def _int_or_none(value: str | None) -> int | None:

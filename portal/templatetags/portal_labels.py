@@ -3,6 +3,7 @@
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from appointments.confirmation import confirmation_state
 from appointments.models import Appointment, VisitType, Weekday
 from health_profiles.models import Severity
 
@@ -46,3 +47,9 @@ def severity_label(code):
 @register.filter
 def group_label(code):
     return GROUP_LABELS.get(code, code)
+
+
+@register.filter
+def confirmation(appointment):
+    """The visit's confirmation state (appointments.confirmation.confirmation_state), or None."""
+    return confirmation_state(appointment)

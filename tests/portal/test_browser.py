@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from appointments.confirmation import appointment_reply
 from appointments.demo import create_demo_schedule
 from appointments.models import Appointment, VisitType, WorkingHours
 from reviews.models import Review
@@ -97,13 +98,19 @@ def serious_violations(page) -> list:
 
 @pytest.fixture
 def clinic_day(patient_ayse, patient_mehmet, doctor_x, clinic_x):
-    """A booked online visit with Ayşe (who shares her profile) and one in person with Mehmet."""
+    """A booked online visit with Ayşe (who shares her profile) and one in person with Mehmet, at a
+    clinic that asks for confirmation: Mehmet's awaits it, and his unclear reply is flagged."""
+    clinic_x.requires_confirmation = True
+    clinic_x.save(update_fields=["requires_confirmation"])
     create_demo_schedule(doctor_x, clinic_x)
     grant_booking_consent(patient_ayse)
     grant_booking_consent(patient_mehmet)
     day = working_day()
     online = book(patient_ayse, doctor_x, at(day, 10), visit_reason="Çarpıntı-BRW", visit_type=VisitType.ONLINE)
     in_person = book(patient_mehmet, doctor_x, at(day, 14), visit_reason="Kontrol-BRW")
+    patient_mehmet.phone_verified = True
+    patient_mehmet.save(update_fields=["phone_verified"])
+    assert appointment_reply(phone=str(patient_mehmet.phone), body="?", channel="sms").result == "unclear"
     full_profile(patient_ayse)
     share = share_with(patient_ayse, doctor_x, categories=["allergy", "medication"])
     visited = past_appointment(patient=patient_ayse, doctor=doctor_x)
@@ -294,6 +301,7 @@ def test_every_portal_page_passes_axe_in_both_languages_at_desk_and_phone_width(
         f"/portal/doctors/{doctor_x.id}/schedule/",
         f"/portal/doctors/{doctor_x.id}/time-off/",
         "/portal/appeals/",
+        "/portal/unclear-replies/",
         "/portal/no-such-page/",
     ]
     public_pages = ["/", "/portal/login/"]

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ClinicMembership
 from appointments.demo import create_demo_schedule
-from appointments.models import Appointment, Break, TimeOff, WorkingHours
+from appointments.models import Appointment, Break, TimeOff, UnclearReply, WorkingHours
 from appointments.services import appointment_mark_no_show
 from privacy.models import AuditEntry
 from reviews.models import Review
@@ -73,6 +73,8 @@ def world(patient_ayse, doctor_x, clinic_x):
     missed = past_appointment(patient=patient_ayse, doctor=doctor_x, status=Appointment.Status.BOOKED)
     appointment_mark_no_show(appointment=missed, actor=doctor_x.user)
     appeal = appeal_create(actor=patient_ayse, strike_id=missed.no_show_strike.id, reason=APPEAL_REASON)
+    # an unclear reply to a confirmation request, flagged to the clinic (listed without the reason)
+    UnclearReply.objects.create(appointment=appointment, clinic=clinic_x, sender=patient_ayse, channel="sms")
     time_off = TimeOff.objects.create(
         doctor=doctor_x, start=at(working_day(days_ahead=30), 9), end=at(working_day(days_ahead=30), 12)
     )
