@@ -254,3 +254,34 @@ def test_a_new_share_with_the_same_doctor_replaces_the_one_in_force(as_user, pat
     ]
     body = as_user(doctor_x.user).get(profile_url(patient_ayse)).json()
     assert "allergies" not in body and len(body["medications"]) == 1
+
+
+def test_a_doctors_read_costs_the_same_queries_for_4_entries_as_for_40_and_unwraps_the_key_once(
+    as_user, patient_ayse, doctor_x, django_assert_num_queries
+):
+    from medplatform import encryption
+    from tests.health_profiles.scenario import add_entry
+
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x, categories=ALL_CATEGORIES)
+    client = as_user(doctor_x.user)
+
+    def read(entries: int) -> dict:
+        encryption._unwrapped.clear()  # nothing remembered: the data key is read from its table
+        # 1 user for the JWT, 1 share (consent, notice version and last visit as subqueries),
+        # 1 for the entries, 1 for the patient's health data key (unwrapped once, whatever the
+        # number of values under it), 1 audit entry.
+        with django_assert_num_queries(5):
+            body = client.get(profile_url(patient_ayse)).json()
+        assert sum(len(body[group]) for group in ("allergies", "medications", "conditions", "treatments")) == entries
+        return body
+
+    read(4)
+    for n in range(36):
+        add_entry(patient_ayse, ALL_CATEGORIES[n % 4], name=f"Kayit-{n}")
+    body = read(40)
+
+    assert {entry["name"] for entry in body["medications"]} >= {"Metformin-ZQX", "Kayit-1", "Kayit-33"}
+    assert AuditEntry.objects.filter(action="health_profile_read").count() == 2
+    reads = AuditEntry.objects.filter(action="health_profile_read").values_list("metadata__entries", flat=True)
+    assert sorted(reads) == [4, 40]
