@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,13 @@ def main() -> None:
         "CONN_MAX_AGE": "60",
     }
     options = ["--workers", str(args.workers), "--log-level", "warning"]
+    try:
+        run(args, env, options, database_url)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def run(args, env: dict, options: list[str], database_url: str) -> None:
     with database(args.server, args.database, keep=args.keep_database):
         migrate(env)
         seeded = json.loads(

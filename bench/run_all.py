@@ -23,8 +23,10 @@ import math
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -413,8 +415,8 @@ def main() -> None:
     parts = urlsplit(os.environ["DATABASE_URL"])
     server = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
     print(f"bench: {'short' if args.short else 'full'} run; database {args.database} on {parts.hostname}", flush=True)
-    log_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"medplatform-bench-{os.getpid()}"  # noqa: S108
-    log_dir.mkdir(parents=True, exist_ok=True)
+    # The server's and worker's logs: removed after a clean run, kept (and named) after a failed one.
+    log_dir = Path(tempfile.mkdtemp(prefix="medplatform-bench-"))
     with database(server, args.database, keep=args.keep_database) as database_url:
         env = environment(database_url)
         migrate(env)
@@ -483,7 +485,8 @@ def main() -> None:
         write_doc(report(args, results, args.levels, seeded, checks, files))
         print("bench: wrote docs/performance.md and docs/performance/*.png", flush=True)
     if errors or server_errors or checks["double"]:
-        sys.exit("bench: failed (unexpected answers, 5xx or overlapping bookings; see above)")
+        sys.exit(f"bench: failed (unexpected answers, 5xx or overlapping bookings; see above; logs in {log_dir})")
+    shutil.rmtree(log_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
