@@ -2,11 +2,13 @@
 
 from datetime import timedelta
 
-import pytest
-
-from appointments.demo import create_demo_schedule
 from appointments.models import Appointment
-from tests.appointments.conftest import grant_booking_consent
+from tests.appointments.conftest import (  # noqa: F401 - fixtures shared with the appointment tests
+    ayse,
+    grant_booking_consent,
+    schedule_x,
+    schedule_y,
+)
 from tests.conftest import client_for
 from tests.reviews.factories import past_appointment
 
@@ -46,22 +48,3 @@ def appeal(client, strike_id, reason="Hastanedeydim-QQV"):
 
 def decide(client, appeal_id, decision: str):
     return client.post(f"{APPEALS}{appeal_id}/{decision}/")
-
-
-@pytest.fixture
-def schedule_x(doctor_x, clinic_x):
-    """doctor_x at clinic_x: weekdays 09:00-17:00 (tests/appointments/conftest.py's schedule)."""
-    create_demo_schedule(doctor_x, clinic_x)
-    return doctor_x
-
-
-@pytest.fixture
-def schedule_y(doctor_y, clinic_y):
-    create_demo_schedule(doctor_y, clinic_y)
-    return doctor_y
-
-
-@pytest.fixture
-def ayse(patient_ayse):
-    grant_booking_consent(patient_ayse)
-    return patient_ayse
