@@ -4,17 +4,42 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from accounts import auth_state
 from medplatform.encryption import EncryptedTextField, keyed_hash_field
 from medplatform.search_keys import with_search_keys
 from medplatform.timestamps import TimeStampedModel
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    """A bulk write would bypass User.save, which tells the request-time state (accounts.auth_state)."""
+
+    def update(self, **kwargs):
+        if auth_state.STATE_SOURCES & set(kwargs):
+            raise TypeError("Change a user's role, activity, language or password through User.save.")
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        if auth_state.STATE_SOURCES & set(fields):
+            raise TypeError("Change a user's role, activity, language or password through User.save.")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def delete(self):
+        # A deleted user's state must not outlive the row: as User.delete, for each of them.
+        ids = list(self.values_list("pk", flat=True))
+        marks = [(user_id, auth_state.writer_begin(user_id)) for user_id in ids]
+        result = super().delete()
+        for user_id, mark in marks:
+            if mark is not None:
+                transaction.on_commit(lambda user_id=user_id, mark=mark: auth_state.writer_end(user_id, mark))
+        return result
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
@@ -82,7 +107,40 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
 
     def save(self, *args, update_fields=None, **kwargs):
         update_fields = with_search_keys(self, update_fields, {"name_key": ("last_name", "first_name")})
+        changes_state = not self._state.adding and (
+            update_fields is None or bool(auth_state.STATE_SOURCES & set(update_fields))
+        )
+        if not changes_state:
+            super().save(*args, update_fields=update_fields, **kwargs)
+            return
+        # Requests read the role, activity, language and password usability from Redis: tell it
+        # first (refusing the write if it cannot be told), then again once the row is committed.
+        mark = auth_state.writer_begin(self.pk)
         super().save(*args, update_fields=update_fields, **kwargs)
+        if mark is not None:
+            user_id = self.pk
+            transaction.on_commit(lambda: auth_state.writer_end(user_id, mark), using=kwargs.get("using"))
+
+    def delete(self, *args, **kwargs):
+        mark = auth_state.writer_begin(self.pk)
+        user_id = self.pk
+        result = super().delete(*args, **kwargs)
+        if mark is not None:
+            transaction.on_commit(lambda: auth_state.writer_end(user_id, mark), using=kwargs.get("using"))
+        return result
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        deferred = self.get_deferred_fields()
+        if fields is not None and deferred and set(fields) <= deferred:
+            # A request's user (medplatform.authentication) has only its state loaded: the first
+            # read of another field loads all the others in one query, not one query each.
+            fields = sorted(deferred)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+    def has_usable_password(self) -> bool:
+        if "password" in self.get_deferred_fields() and hasattr(self, "_password_usable"):
+            return self._password_usable
+        return super().has_usable_password()
 
     @property
     def full_name(self) -> str:

@@ -1,9 +1,18 @@
 """Bearer authentication for /api/, answering in the user's own language when the request names none."""
 
+import uuid
+
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+from accounts import auth_state
+from accounts.models import User
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -20,6 +29,30 @@ class JWTAuthentication(authentication.JWTAuthentication):
                 translation.activate(language)
                 request.LANGUAGE_CODE = language
         return result
+
+    def get_user(self, validated_token):
+        """The token's user from its state in Redis (accounts.auth_state), with every other field
+        deferred: no query. Without a settled state, the row as simplejwt reads it (one query),
+        which then seeds the state unless a write to the user came in between."""
+        try:
+            user_id = validated_token[jwt_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+        state = auth_state.cached_state(user_id)
+        if state is None:
+            seed = auth_state.seed_begin(user_id)
+            user = super().get_user(validated_token)
+            if seed is not None:
+                auth_state.seed_end(user_id, seed, auth_state.state_of(user))
+            return user
+        if not state["is_active"]:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        values = {**state, "id": uuid.UUID(state["id"])}
+        # from_db takes the loaded values in the model's field order, whatever order names them.
+        fields = [field.attname for field in User._meta.concrete_fields if field.attname in values]
+        user = User.from_db("default", fields, [values[name] for name in fields])
+        user._password_usable = state["password_usable"]
+        return user
 
 
 class JWTScheme(SimpleJWTScheme):

@@ -11,6 +11,7 @@ from notifications.models import Notification
 from privacy.models import AuditEntry
 from tests.appointments.conftest import at
 from tests.appointments.test_booking import booking
+from tests.bearer import seeded_user_query
 
 
 def index_upkeep() -> int:
@@ -86,8 +87,8 @@ def test_a_reschedule_costs_fourteen_queries_and_the_index_upkeep(
     client = as_user(ayse)
     booked = client.post("/api/v1/appointments/", booking(schedule_x, at(day, 10)), format="json").json()
 
-    # 1 the user of the access token, 2 the appointment as the viewer may see it
-    # 3, 4 the consent held (locked grants, then the second look)
+    # 1 the user of the access token (seeded_user_query: none once its state is in Redis),
+    # 2 the appointment as the viewer may see it, 3, 4 the consent held (locked grants, then the second look)
     # 5 the appointment, its patient and its doctor locked in one statement (with clinic and users)
     # 6 working hours and breaks (UNION ALL), 7 time off and bookings around the new slot (UNION ALL)
     # 8 the clinic with the patient's limits, 9 UPDATE appointment, 10 INSERT history row
@@ -95,12 +96,12 @@ def test_a_reschedule_costs_fourteen_queries_and_the_index_upkeep(
     #    so nothing more: appointments.events.time_freed, waitlist.services.offers_for_freed_time)
     # 12 the notification state, 13 INSERT outbox row, 14 the history for the answer
     # + the availability index's upkeep (both days in one touch)
-    with django_assert_num_queries(16 + index_upkeep()) as queries:
+    with django_assert_num_queries(15 + seeded_user_query() + index_upkeep()) as queries:
         response = client.post(
             f"/api/v1/appointments/{booked['id']}/reschedule/", {"start": at(day, 11).isoformat()}, format="json"
         )
 
-    assert len(without_savepoints(queries.captured_queries)) == 14 + index_upkeep()
+    assert len(without_savepoints(queries.captured_queries)) == 13 + seeded_user_query() + index_upkeep()
     assert response.status_code == 200, response.content
     assert [c["to_status"] for c in response.json()["history"]] == ["booked", "booked"]
 
@@ -109,16 +110,17 @@ def test_a_cancel_costs_eleven_queries_and_the_index_upkeep(as_user, ayse, sched
     client = as_user(ayse)
     booked = client.post("/api/v1/appointments/", booking(schedule_x, at(day, 10)), format="json").json()
 
-    # 1 the user of the access token, 2 the appointment as the viewer may see it
+    # 1 the user of the access token (seeded_user_query: none once its state is in Redis),
+    # 2 the appointment as the viewer may see it
     # 3 the appointment locked (with clinic, doctor and patient, which stay unlocked)
     # 4 UPDATE appointment, 5 INSERT history row
     # 6 the waitlist: who waits for the day of the freed slot (one aggregate; nobody here)
     # 7 the patient's notification state, 8 INSERT outbox row
     # 9 the doctor's notification state, 10 INSERT outbox row, 11 the history for the answer
     # + the availability index's upkeep
-    with django_assert_num_queries(13 + index_upkeep()) as queries:
+    with django_assert_num_queries(12 + seeded_user_query() + index_upkeep()) as queries:
         response = client.post(f"/api/v1/appointments/{booked['id']}/cancel/", {}, format="json")
 
-    assert len(without_savepoints(queries.captured_queries)) == 11 + index_upkeep()
+    assert len(without_savepoints(queries.captured_queries)) == 10 + seeded_user_query() + index_upkeep()
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "cancelled_by_patient"
