@@ -10,6 +10,6 @@ class AppointmentsConfig(AppConfig):
 
         register(CONTRACT)
 
-        from appointments import slot_cache
+        from appointments import cache_versions
 
-        slot_cache.connect()
+        cache_versions.connect()

@@ -18,8 +18,9 @@ every slot a `now` of today can book in any zone, with a day's slack for the dai
 
 Kept exact by the writes themselves, in their transactions: booking, cancelling, rescheduling,
 time off and its cancellations call `touch` for the span that changed; working hours and breaks
-call `refresh_doctor`. Both replace the doctor's version in the slot cache once the transaction
-commits (appointments/slot_cache.py), and recompute those days from the database inside the transaction after
+call `refresh_doctor`. Both replace the versions of the cached answers they change once the
+transaction commits (appointments/cache_versions.py: the doctor's; the touched days', or every
+search's), and recompute those days from the database inside the transaction after
 the write, under a per-doctor lock (PostgreSQL advisory lock) taken before reading, so two
 concurrent bookings of one doctor cannot each write a count that misses the other. Days rolling
 into the window: the daily beat task (tasks.roll_availability) and `manage.py
@@ -35,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Doctor
-from appointments import availability, slot_cache
+from appointments import availability, cache_versions
 from appointments.models import DayAvailability
 from appointments.selectors import Schedules
 
@@ -163,7 +164,8 @@ def touch_doctors(spans_by_doctor: dict) -> None:
         return
     doctor_ids = sorted(spans_by_doctor, key=str)
     _hold(doctor_ids)
-    slot_cache.bump_doctors(doctor_ids)
+    cache_versions.bump_doctors(doctor_ids)
+    cache_versions.bump_days(days)  # searches for a day: any doctor may now be free, or not
     # Days another doctor's span touched are recomputed too: harmless, and still one read.
     rows = compute(doctor_ids, first_day=min(days), last_day=max(days), days=days)
     if rows:
@@ -185,7 +187,8 @@ def refresh_doctor(*, doctor_id) -> None:
 def _replace(doctor_ids: list, *, on: date | None = None) -> int:
     on = on or today()
     _hold(doctor_ids)
-    slot_cache.bump_doctors(doctor_ids)
+    cache_versions.bump_doctors(doctor_ids)
+    cache_versions.bump_search()  # any day of the window may change: every `available_on` search
     rows = compute(doctor_ids, first_day=on - timedelta(days=DAYS_BEFORE), last_day=_window_end(on), on=on)
     DayAvailability.objects.filter(doctor_id__in=doctor_ids).delete()
     DayAvailability.objects.bulk_create([row.model() for row in rows], batch_size=2000)
@@ -216,7 +219,7 @@ def rebuild(*, on: date | None = None) -> int:
         with transaction.atomic():
             written += _replace(chunk, on=on)
     DayAvailability.objects.exclude(doctor_id__in=Doctor.objects.values("id")).delete()
-    slot_cache.bump_everything()  # after a bulk load that went around the services
+    cache_versions.bump_everything()  # after a bulk load that went around the services
     return written
 
 
@@ -239,6 +242,8 @@ def roll(*, on: date | None = None) -> int:
                 batch_size=2000,
             )
             written += len(rows)
+    # Rows are recomputed without a write telling which doctors changed (a late roll catching up).
+    cache_versions.bump_search()
     return written
 
 

@@ -25,6 +25,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -162,6 +163,17 @@ def doctor_list(
     elif ordering == "name":
         doctors = doctors.order_by("user__name_key", "id")
     return doctors
+
+
+def with_clinic_limits(doctors: QuerySet[Doctor]) -> QuerySet[Doctor]:
+    """Each row with the longest minimum notice and the shortest horizon of all clinics (two
+    scalar subqueries in the page's query, no query of their own): how long the clock leaves an
+    answer unchanged (appointments/search_cache.py)."""
+    clinics = Clinic.objects.order_by()
+    return doctors.annotate(
+        longest_notice_minutes=Subquery(clinics.order_by("-min_notice_minutes").values("min_notice_minutes")[:1]),
+        shortest_horizon_days=Subquery(clinics.order_by("horizon_days").values("horizon_days")[:1]),
+    )
 
 
 def _at_clinics(**clinic_filters) -> QuerySet:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.serializers import DoctorDetailOutput, DoctorListOutput
-from appointments import search
+from appointments import search, search_cache
 from medplatform.apiviews import validated
 from medplatform.date_fields import InRangeDateField
 from medplatform.pagination import CountedPagination
@@ -32,17 +32,38 @@ class DoctorListApi(APIView):
     @extend_schema(parameters=[Filters], responses=DoctorListOutput(many=True))
     def get(self, request):
         filters = validated(self.Filters, request.query_params)
-        doctors = search.doctor_list(**filters)
         paginator = self.pagination_class()
         if filters.get("ordering") == "next_available":
+            doctors = search.doctor_list(**filters)
             ids, next_available = search.doctor_ids_by_next_available(doctors=doctors)
             page = search.doctors_in_order(ids=paginator.paginate_queryset(ids, request, view=self))
-        else:
+            context = {"next_available": next_available}
+            return paginator.get_paginated_response(DoctorListOutput(page, many=True, context=context).data)
+
+        def compute(now):
+            doctors = search.doctor_list(**filters, now=now)
+            if search_cache.enabled():
+                doctors = search.with_clinic_limits(doctors)
             page = paginator.paginate_queryset(doctors, request, view=self)
+            doctor_ids = [doctor.id for doctor in page]
             # One batch for the whole page: the same two queries at any page size.
-            next_available = search.next_available_for(doctor_ids=[doctor.id for doctor in page])
-        context = {"next_available": next_available}
-        return paginator.get_paginated_response(DoctorListOutput(page, many=True, context=context).data)
+            next_available = search.next_available_for(doctor_ids=doctor_ids, now=now)
+            results = DoctorListOutput(page, many=True, context={"next_available": next_available}).data
+            first = page[0] if page else None
+            return search_cache.SearchPage(
+                count=paginator.page.paginator.count,
+                results=results,
+                next_available=next_available,
+                doctor_ids=doctor_ids,
+                longest_notice_minutes=getattr(first, "longest_notice_minutes", None),
+                shortest_horizon_days=getattr(first, "shortest_horizon_days", None),
+            )
+
+        number = paginator.requested_number(request)
+        page_size = paginator.get_page_size(request)
+        count, results = search_cache.cached_page(filters=filters, number=number, page_size=page_size, compute=compute)
+        paginator.show(request, number=number, count=count, results=results)
+        return paginator.get_paginated_response(results)
 
 
 class DoctorDetailApi(APIView):

@@ -41,6 +41,21 @@ class CountedPagination(Pagination):
     rather than a queryset is paged as before. An empty page is the first page of nothing, or
     past the last page (404 not_found, as the parent answers)."""
 
+    def requested_number(self, request) -> int | None:
+        """The page number asked for, when it is a plain one (not `last`, not malformed)."""
+        number_text = request.query_params.get(self.page_query_param) or "1"
+        return int(number_text) if number_text.isdigit() and int(number_text) >= 1 else None
+
+    def show(self, request, *, number: int | None, count: int, results: list) -> None:
+        """Page `number` of `count` rows is `results` (a cached answer): the envelope's links
+        follow, without a query. None: the page read by paginate_queryset stays."""
+        if number is None:
+            return
+        self.request = request
+        paginator = self.django_paginator_class([], self.get_page_size(request))
+        paginator.count = count
+        self.page = Page(results, number, paginator)
+
     def paginate_queryset(self, queryset, request, view=None):
         number_text = request.query_params.get(self.page_query_param) or "1"
         if not isinstance(queryset, QuerySet) or number_text in self.last_page_strings:

@@ -207,6 +207,9 @@ else:
 # every write that changes availability keep it exact). Needs a cache every process shares:
 # off (0) without Redis unless set.
 SLOT_CACHE_SECONDS = int(os.environ.get("SLOT_CACHE_SECONDS", "600" if REDIS_URL else "0"))
+# Seconds a public doctor search answer stays cached at most (appointments/search_cache.py: the
+# same versions, and a limit from the clock stored with each answer). Off (0) without Redis unless set.
+SEARCH_CACHE_SECONDS = int(os.environ.get("SEARCH_CACHE_SECONDS", "600" if REDIS_URL else "0"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

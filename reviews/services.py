@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Doctor, User
+from appointments import cache_versions
 from appointments.models import Appointment
 from medplatform.errors import ApplicationError, NotFound, ValidationFailed
 from privacy.context import SYSTEM, ActContext
@@ -48,6 +49,8 @@ def _rating_change(*, doctor_ids_and_ratings: list[tuple], sign: int) -> None:
             rating_sum=F("rating_sum") + sign * rating_sum,
             rating_count=F("rating_count") + sign * rating_count,
         )
+    # An update() sends no signal: doctor search shows and sorts on the rating.
+    cache_versions.bump_search()
 
 
 def review_create(
