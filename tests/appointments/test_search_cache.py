@@ -219,6 +219,38 @@ def test_available_on_is_not_cached_while_the_clock_can_change_it(api, schedule_
         assert answer(api, f"available_on={day}")["count"] == 0
 
 
+def test_available_on_at_the_edge_of_a_horizon_is_read_again(api, schedule_x, schedule_y, clinic_y, day, committed):
+    """Clinic y books 100 days ahead, clinic x 90: the day enters x's horizon as the clock moves."""
+    clinic = Clinic.objects.get(pk=clinic_y.pk)
+    clinic.horizon_days = 100
+    with committed():
+        clinic.save()
+    nine = at(day, 9)
+
+    with freeze_time(nine - timedelta(days=90, minutes=1)):
+        assert ids(answer(api, f"available_on={day}")) == {str(schedule_y.id)}
+    with freeze_time(nine - timedelta(days=90)):
+        assert ids(answer(api, f"available_on={day}")) == {str(schedule_x.id), str(schedule_y.id)}
+
+
+def test_a_next_available_beyond_the_shortest_horizon_is_not_stored(
+    api, schedule_x, clinic_y, day, django_assert_num_queries
+):
+    """A clinic booking only 3 days ahead could let a slot earlier than x's roll in at any moment."""
+    clinic = Clinic.objects.get(pk=clinic_y.pk)
+    clinic.horizon_days = 3
+    clinic.save()
+    time_off_create(actor=schedule_x.user, doctor=schedule_x, start=at(day, 0) - timedelta(days=5), end=at(day, 0))
+    with freeze_time(at(day, 6)):  # x's next is 09:00 that day: within 3 days, stored
+        answer(api, "city=istanbul")
+        with django_assert_num_queries(0):
+            answer(api, "city=istanbul")
+    with freeze_time(at(day, 6) - timedelta(days=4)):  # x's next is still `day`: beyond 3 days
+        assert next_available(answer(api, "city=istanbul"), schedule_x) == at(day, 9).isoformat()
+        with django_assert_num_queries(3):  # the page and its count, clinics, next_available
+            answer(api, "city=istanbul")
+
+
 def test_a_page_with_a_doctor_without_next_available_is_not_stored(
     api, schedule_x, clinic_x, django_assert_num_queries
 ):

@@ -159,10 +159,11 @@ def served_by(client: APIClient, path: str):
 
 
 @pytest.fixture(autouse=True)
-def slot_cache_off(settings):
-    """These tests show where each read is served; a slot answer from the cache is served by
-    neither database (test_the_slot_cache_is_filled_from_the_primary_only covers the two together)."""
+def caches_off(settings):
+    """These tests show where each read is served; a slot or search answer from the cache is served
+    by neither database (test_the_*_cache_is_filled_from_the_primary_only cover the two together)."""
     settings.SLOT_CACHE_SECONDS = 0
+    settings.SEARCH_CACHE_SECONDS = 0
 
 
 def test_it_is_a_replica_that_refuses_writes(replica):
@@ -252,3 +253,29 @@ def test_the_slot_cache_is_filled_from_the_primary_only(replica, as_user, schedu
     response, on_primary, on_replica = served_by(APIClient(), slots)  # anyone: the stored answer
     assert (on_primary, on_replica) == (0, 0)
     assert at(day, 10).isoformat() not in {slot["start"] for slot in response.json()}
+
+
+def test_the_search_cache_is_filled_from_the_primary_only(replica, as_user, schedule_x, patient_ayse, day, settings):
+    """As the slot cache: a search served by the replica stores nothing; one served by the primary
+    (the booker's, just after booking) does, and everyone's next search uses it."""
+    settings.SEARCH_CACHE_SECONDS = 600
+    caught_up()
+
+    first = served_by(APIClient(), "/api/v1/doctors/")
+    second = served_by(APIClient(), "/api/v1/doctors/")
+    assert [(on_primary, on_replica > 0) for _, on_primary, on_replica in (first, second)] == [(0, True)] * 2
+
+    grant_booking_consent(patient_ayse)
+    shown = first[0].json()["results"][0]["next_available"]
+    body = {"doctor": str(schedule_x.id), "start": shown, "visit_reason": "kontrol"}
+    booked = as_user(patient_ayse).post("/api/v1/appointments/", body, format="json")
+    assert booked.status_code == 201
+    browser = APIClient()
+    browser.cookies[STICKY_COOKIE] = booked.cookies[STICKY_COOKIE].value
+    response, on_primary, on_replica = served_by(browser, "/api/v1/doctors/")  # the booker: primary, stored
+    assert (on_primary > 0, on_replica) == (True, 0)
+    assert response.json()["results"][0]["next_available"] > shown
+
+    response, on_primary, on_replica = served_by(APIClient(), "/api/v1/doctors/")  # anyone: the stored answer
+    assert (on_primary, on_replica) == (0, 0)
+    assert response.json()["results"][0]["next_available"] > shown
