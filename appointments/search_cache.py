@@ -13,7 +13,8 @@ Those are known only after the queries, so they are read after them, and the ent
 only if ANY_DOCTOR, read before the queries too, has not changed meanwhile: no doctor's free time
 changed while the answer was read, or that change's second replacement, at its commit, is still
 to come and drops the entry. A hit: one round trip for the entry and the fixed versions, one for
-the page doctors' versions.
+the page doctors' versions, or none once this process has used the entry (it remembers which
+doctors' versions to read along with it).
 
 The clock: next_available and available_on depend on `now` through each clinic's minimum notice
 and horizon, so the answer is computed at one `now` and stored with the interval [now, until]
@@ -50,6 +51,10 @@ from medplatform.db_routing import reading_from_replica
 
 logger = logging.getLogger(__name__)
 
+# Per process, the page doctors' version keys of the entries it has used, read in the same round
+# trip as the entry next time (a guess: checked against the entry's own list).
+_doctor_keys_seen: dict[str, frozenset] = {}
+SEEN_ENTRIES = 10_000
 FOREVER = 2**62  # microseconds: no limit from the clock
 # The widest offsets a local day can have from UTC.
 ZONE_AHEAD = timedelta(hours=14)
@@ -93,9 +98,9 @@ def cached_page(
         fixed_keys.append(cache_versions.day_key(available_on))
     now_us = availability.micros(now)
     try:
-        found = cache.get_many([entry_key, *fixed_keys])
+        found = cache.get_many([entry_key, *fixed_keys, *_doctor_keys_seen.get(entry_key, ())])
         entry = found.get(entry_key)
-        if entry is not None and _usable(entry, [found.get(key) for key in fixed_keys], now_us):
+        if entry is not None and _usable(entry_key, entry, [found.get(key) for key in fixed_keys], found, now_us):
             return entry["count"], entry["results"]
         before = cache_versions.current([*fixed_keys, cache_versions.ANY_DOCTOR], found)
     except Exception as exc:  # noqa: BLE001 - the cache only saves work; the database answers
@@ -112,13 +117,19 @@ def cached_page(
     return page.count, page.results
 
 
-def _usable(entry: dict, fixed_versions: list, now_us: int) -> bool:
+def _usable(entry_key: str, entry: dict, fixed_versions: list, found: dict, now_us: int) -> bool:
     if None in fixed_versions or entry["fixed"] != fixed_versions:
         return False
     if not entry["from"] <= now_us <= entry["until"]:
         return False
     doctors = entry["doctors"]
-    return not doctors or cache.get_many(list(doctors)) == doctors
+    if not doctors.keys() <= _doctor_keys_seen.get(entry_key, frozenset()):
+        # Not read with the entry (this process has not seen it yet): a second round trip.
+        if len(_doctor_keys_seen) >= SEEN_ENTRIES:
+            _doctor_keys_seen.clear()
+        _doctor_keys_seen[entry_key] = frozenset(doctors)
+        found = cache.get_many(list(doctors))
+    return all(found.get(key) == version for key, version in doctors.items())
 
 
 def _store(entry_key: str, page: SearchPage, before: dict, fixed_keys: list, now_us: int, until: int) -> None:
@@ -143,6 +154,7 @@ def _store(entry_key: str, page: SearchPage, before: dict, fixed_keys: list, now
         "results": page.results,
     }
     cache.set(entry_key, entry, seconds)
+    _doctor_keys_seen[entry_key] = frozenset(after)
 
 
 def _valid_until(page: SearchPage, available_on: date | None, now: datetime) -> int | None:
