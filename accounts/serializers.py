@@ -193,6 +193,35 @@ class DoctorListOutput(serializers.ModelSerializer):
         return clinic_time(next_available, clinic.timezone if clinic else None)
 
 
+def doctor_list_rows(doctors, next_available: dict) -> list[dict]:
+    """DoctorListOutput(doctors, many=True, context={"next_available": ...}).data, built by hand:
+    the same dicts (tests/accounts/test_doctor_list_rows.py compares them) without DRF's field
+    copies and lookups per row, for doctor search's hot path. DoctorListOutput stays the schema."""
+    english = get_language() == "en"
+    rows = []
+    for doctor in doctors:
+        clinics = list(doctor.clinics.all())
+        first = clinics[0] if clinics else None
+        soonest = next_available.get(doctor.id)
+        rows.append(
+            {
+                "id": str(doctor.id),
+                "name": doctor.name,
+                "title": doctor.title,
+                "specialty": doctor.specialty.slug,
+                "specialty_name": doctor.specialty.name_en if english else doctor.specialty.name_tr,
+                "clinic": str(first.id) if first else None,
+                "clinic_name": first.name if first else None,
+                "city": first.city if first else None,
+                "clinics": [{"id": str(c.id), "name": c.name, "city": c.city} for c in clinics],
+                "rating_avg": None if doctor.rating_avg is None else float(doctor.rating_avg),
+                "rating_count": int(doctor.rating_count),
+                "next_available": clinic_time(soonest, first.timezone if first else None) if soonest else None,
+            }
+        )
+    return rows
+
+
 class DoctorDetailOutput(DoctorListOutput):
     class Meta(DoctorListOutput.Meta):
         fields = [*DoctorListOutput.Meta.fields, "registration_number", "education", "bio", "photo"]

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.serializers import DoctorDetailOutput, DoctorListOutput
+from accounts.serializers import DoctorDetailOutput, DoctorListOutput, doctor_list_rows
 from appointments import search, search_cache
 from medplatform.apiviews import validated
 from medplatform.date_fields import InRangeDateField
@@ -37,8 +37,7 @@ class DoctorListApi(APIView):
             doctors = search.doctor_list(**filters)
             ids, next_available = search.doctor_ids_by_next_available(doctors=doctors)
             page = search.doctors_in_order(ids=paginator.paginate_queryset(ids, request, view=self))
-            context = {"next_available": next_available}
-            return paginator.get_paginated_response(DoctorListOutput(page, many=True, context=context).data)
+            return paginator.get_paginated_response(doctor_list_rows(page, next_available))
 
         def compute(now):
             doctors = search.doctor_list(**filters, now=now)
@@ -48,7 +47,7 @@ class DoctorListApi(APIView):
             doctor_ids = [doctor.id for doctor in page]
             # One batch for the whole page: the same two queries at any page size.
             next_available = search.next_available_for(doctor_ids=doctor_ids, now=now)
-            results = DoctorListOutput(page, many=True, context={"next_available": next_available}).data
+            results = doctor_list_rows(page, next_available)
             first = page[0] if page else None
             return search_cache.SearchPage(
                 count=paginator.page.paginator.count,
