@@ -1,6 +1,7 @@
 """Scoped reads of health entries and share grants."""
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.db.models import DateTimeField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
@@ -12,6 +13,7 @@ from accounts.models import User
 from accounts.permissions import acted_for_filter, can_act_for
 from appointments.selectors import last_visit_start
 from health_profiles.models import CATEGORY_GROUPS, HealthEntry, ShareGrant
+from medplatform.prepared_queries import PreparedQuery
 from privacy.context import SYSTEM, ActContext
 from privacy.guard import sensitive_read
 from privacy.models import ConsentText, Purpose
@@ -71,9 +73,9 @@ def shares_with_end() -> QuerySet[ShareGrant]:
     return ShareGrant.objects.annotate(ends_at=Coalesce(F("expires_at"), after_care, output_field=DateTimeField()))
 
 
-def active_shares() -> QuerySet[ShareGrant]:
-    """Shares in force: naming at least one category, not ended (see `shares_with_end`), consent
-    not withdrawn and given on the current notice version.
+def active_shares(*, now: datetime.datetime | None = None) -> QuerySet[ShareGrant]:
+    """Shares in force (at `now`, by default the present): naming at least one category, not ended
+    (see `shares_with_end`), consent not withdrawn and given on the current notice version.
 
     A withdrawal deletes the grant row as well; the consent checks here make an access decision
     never depend on a cascade alone. A share naming no category (allowed before categories were
@@ -86,19 +88,44 @@ def active_shares() -> QuerySet[ShareGrant]:
     return (
         shares_with_end()
         .filter(consent__withdrawal__isnull=True, consent__text_version=Subquery(current_version))
-        .filter(ends_at__gt=timezone.now())
+        .filter(ends_at__gt=timezone.now() if now is None else now)
         .exclude(categories=[])
     )
 
 
-def share_active_for(*, doctor_user: User, patient_id) -> ShareGrant | None:
-    return (
-        active_shares()
-        .filter(doctor__user_id=doctor_user.pk, patient_id=patient_id)
-        .select_related("patient")
+_SHARE_COLUMNS = tuple(field.attname for field in ShareGrant._meta.concrete_fields)
+_PATIENT_COLUMNS = ("id", "first_name", "last_name")
+
+# The share check of every doctor's read, compiled once per connection from `active_shares` itself
+# (building and compiling that query cost about 2 ms of Python per read; docs/performance.md).
+_share_in_force = PreparedQuery(
+    ShareGrant,
+    lambda doctor_user_id, patient_id, now: (
+        active_shares(now=now)
+        .filter(doctor__user_id=doctor_user_id, patient_id=patient_id)
         .order_by("-created_at", "id")
-        .first()
-    )
+        .values(*_SHARE_COLUMNS, "ends_at", *(f"patient__{name}" for name in _PATIENT_COLUMNS[1:]))[:1]
+    ),
+    doctor_user_id=uuid.UUID,
+    patient_id=uuid.UUID,
+    now=datetime.datetime,
+)
+
+
+def share_active_for(*, doctor_user: User, patient_id) -> ShareGrant | None:
+    """The newest share in force from the patient to this doctor, or None. Its patient is loaded
+    with the id and name only: nothing of theirs is decrypted for an access decision."""
+    patient_id = ShareGrant._meta.get_field("patient").to_python(patient_id)
+    rows = _share_in_force.rows(doctor_user_id=doctor_user.pk, patient_id=patient_id, now=timezone.now())
+    if not rows:
+        return None
+    row = rows[0]
+    share = ShareGrant.from_db(ShareGrant.objects.db, _SHARE_COLUMNS, [row[name] for name in _SHARE_COLUMNS])
+    share.ends_at = row["ends_at"]
+    patient = {"id": share.patient_id, **{name: row[f"patient__{name}"] for name in _PATIENT_COLUMNS[1:]}}
+    loaded = [field.attname for field in User._meta.concrete_fields if field.attname in patient]
+    share.patient = User.from_db(User.objects.db, loaded, [patient[name] for name in loaded])
+    return share
 
 
 def shared_profile_list(*, viewer: User) -> QuerySet[ShareGrant]:

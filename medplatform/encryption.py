@@ -240,22 +240,20 @@ def open_sealed(token: bytes, data_key: bytes) -> Any:
 
 def _open_with(cipher: AESGCM, token: bytes) -> Any:
     try:
-        return json.loads(cipher.decrypt(token[_HEADER : _HEADER + _NONCE], token[_HEADER + _NONCE :], token[:_HEADER]))
+        plain = cipher.decrypt(token[_HEADER : _HEADER + _NONCE], token[_HEADER + _NONCE :], token[:_HEADER])
+        return json.loads(plain.decode())
     except (InvalidTag, ValueError) as exc:
         raise DecryptionError("a value does not decrypt with its data key") from exc
 
 
-# Unwrapped data keys, per process: {(key id, configured master keys): (AES-GCM cipher of the data
-# key, valid until)}: a key is unwrapped once and its cipher object made once, then serves every
-# value under it (a doctor's read of a 50-entry profile decrypts about 190). A key destroyed by this
-# process is dropped at once; one destroyed by another process is forgotten here after
-# DATA_KEY_CACHE_SECONDS at the latest (the destroying transaction deletes or nulls the values
+# Unwrapped data keys, per process: {(key id as the 16 bytes every value under it carries,
+# configured master keys): (AES-GCM cipher of the data key, valid until)}: a key is unwrapped once
+# and its cipher object made once, then serves every value under it (a doctor's read of a 50-entry
+# profile decrypts about 190; keyed by the raw bytes so that no UUID is built per value). A key
+# destroyed by this process is dropped at once; one destroyed by another process is forgotten here
+# after DATA_KEY_CACHE_SECONDS at the latest (the destroying transaction deletes or nulls the values
 # themselves, so this only bounds how long a running process could still read a leftover).
-_unwrapped: dict[tuple[uuid.UUID, tuple[str, ...]], tuple[AESGCM, float]] = {}
-
-
-def _cache_key(key_id: uuid.UUID) -> tuple[uuid.UUID, tuple[str, ...]]:
-    return (key_id, _secrets_now())
+_unwrapped: dict[tuple[bytes, tuple[str, ...]], tuple[AESGCM, float]] = {}
 
 
 def remember_data_key(key_id: uuid.UUID, data_key: bytes) -> AESGCM:
@@ -263,25 +261,14 @@ def remember_data_key(key_id: uuid.UUID, data_key: bytes) -> AESGCM:
     cipher = AESGCM(data_key)
     ttl = float(getattr(settings, "DATA_KEY_CACHE_SECONDS", 60))
     if ttl > 0:
-        _unwrapped[_cache_key(key_id)] = (cipher, time.monotonic() + ttl)
+        _unwrapped[(key_id.bytes, _secrets_now())] = (cipher, time.monotonic() + ttl)
     return cipher
 
 
 def forget_data_keys(key_ids) -> None:
-    forget = set(key_ids)
+    forget = {key_id.bytes for key_id in key_ids}
     for cached in [cached for cached in _unwrapped if cached[0] in forget]:
         _unwrapped.pop(cached, None)
-
-
-def _cached_cipher(key_id: uuid.UUID) -> AESGCM | None:
-    found = _unwrapped.get(_cache_key(key_id))
-    if found is None:
-        return None
-    cipher, valid_until = found
-    if time.monotonic() > valid_until:
-        _unwrapped.pop(_cache_key(key_id), None)
-        return None
-    return cipher
 
 
 def _key_store():
@@ -297,11 +284,13 @@ def open_envelope(token: bytes) -> Any:
     Raises DataKeyDestroyed when that key was destroyed (or never existed here: a value restored
     from a backup after its owner's erasure) and DecryptionError when it does not unwrap."""
     token = bytes(token)
-    key_id = uuid.UUID(bytes=token[len(ENVELOPE_PREFIX) : _HEADER])
-    cipher = _cached_cipher(key_id)
-    if cipher is None:
-        cipher = remember_data_key(key_id, _key_store().unwrapped_data_key(key_id))
-    return _open_with(cipher, token)
+    cached = (token[len(ENVELOPE_PREFIX) : _HEADER], _secrets_now())
+    found = _unwrapped.get(cached)
+    if found is not None and time.monotonic() <= found[1]:
+        return _open_with(found[0], token)
+    _unwrapped.pop(cached, None)
+    key_id = uuid.UUID(bytes=cached[0])
+    return _open_with(remember_data_key(key_id, _key_store().unwrapped_data_key(key_id)), token)
 
 
 def decrypt_any(token: bytes) -> Any:

@@ -269,10 +269,10 @@ def test_a_doctors_read_costs_the_same_queries_for_4_entries_as_for_40_and_unwra
 
     def read(entries: int, user_query: int) -> dict:
         encryption._unwrapped.clear()  # nothing remembered: the data key is read from its table
-        # 1 user for the JWT (a later read: seeded_user_query),
-        # 1 share (consent, notice version and last visit as subqueries),
-        # 1 for the entries, 1 for the patient's health data key (unwrapped once, whatever the
-        # number of values under it), 1 audit entry.
+        # 1 user for the JWT (a later read: seeded_user_query), 1 share with the patient's id and
+        # name (consent, notice version and last visit as subqueries; compiled once per
+        # connection, nothing of the patient's decrypted), 1 for the entries, 1 for the patient's
+        # health data key (unwrapped once, whatever the number of values under it), 1 audit entry.
         with django_assert_num_queries(4 + user_query):
             body = client.get(profile_url(patient_ayse)).json()
         assert sum(len(body[group]) for group in ("allergies", "medications", "conditions", "treatments")) == entries
