@@ -105,7 +105,7 @@ def shared_profile_read(*, viewer: User, patient_id, context: ActContext = SYSTE
     share = can_read_health_profile(viewer, patient_id)
     if share is None:
         raise NotFound()
-    entries = list(selectors.shared_entries(share=share))
+    entries = selectors.shared_entry_list(share=share)
     sensitive_read(
         actor=viewer,
         subject=share.patient,

@@ -241,9 +241,18 @@ def open_sealed(token: bytes, data_key: bytes) -> Any:
 def _open_with(cipher: AESGCM, token: bytes) -> Any:
     try:
         plain = cipher.decrypt(token[_HEADER : _HEADER + _NONCE], token[_HEADER + _NONCE :], token[:_HEADER])
-        return json.loads(plain.decode())
+        return _from_plain(plain)
     except (InvalidTag, ValueError) as exc:
         raise DecryptionError("a value does not decrypt with its data key") from exc
+
+
+def _from_plain(plain: bytes) -> Any:
+    """The JSON value `seal` wrote. Most are strings without an escape (json.dumps escapes every
+    quote, backslash, control and non-ASCII character): those are read without the json module's
+    machinery, which costs more than the decryption itself."""
+    if len(plain) >= 2 and plain[0] == plain[-1] == 0x22 and b"\\" not in plain:
+        return plain[1:-1].decode("ascii")
+    return json.loads(plain)
 
 
 # Unwrapped data keys, per process: {(key id as the 16 bytes every value under it carries,
@@ -324,8 +333,12 @@ class _ProjectEncryptedMixin(EncryptedMixin):
     def _dump(self, value: Any) -> bytes:
         return encrypt_value(self._to_json(value))
 
+    def from_db_value(self, value, expression, connection) -> Any:
+        # Called for every encrypted column of every row read (a 50-entry profile: 450 times).
+        return None if value is None else self._load(value if type(value) is bytes else bytes(value))
+
     def _load(self, value: bytes) -> Any:
-        if is_enveloped(value):
+        if value.startswith(ENVELOPE_PREFIX):
             try:
                 return self._from_json(open_envelope(value))
             except DataKeyDestroyed:

@@ -17,6 +17,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from appointments.models import Appointment
 from health_profiles.models import HealthEntry
@@ -266,3 +269,15 @@ def test_a_backup_from_before_an_erasure_holds_nothing_readable_of_that_patient_
         encryption._unwrapped.clear()
         with pytest.raises(DecryptionError):
             list(HealthEntry.objects.filter(patient=patient_mehmet))
+
+
+@given(st.one_of(st.text(), st.none(), st.integers(), st.lists(st.text(max_size=5), max_size=3)))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_a_sealed_value_opens_to_itself_whatever_it_holds(value):
+    # Strings without an escape are read without the json module (encryption._from_plain): quotes,
+    # backslashes, control and non-ASCII characters, and values that are not strings, take the other way.
+    key_id, data_key = uuid.uuid4(), encryption.new_data_key()
+
+    opened = encryption.open_sealed(encryption.seal(key_id, data_key, value), data_key)
+
+    assert opened == value and type(opened) is type(value)
