@@ -311,10 +311,12 @@ class PatientHealthProfileApi(APIView):
         share, entries = services.shared_profile_read(
             viewer=request.user, patient_id=patient_id, context=act_context(request)
         )
+        shown = {selectors.CATEGORY_GROUPS[category] for category in share.effective_categories}
+        render = EntryOutput().to_representation  # one serializer for every entry (not one list per group)
         profile = {
-            group: items
-            for group, items in grouped_output(selectors.grouped(entries)).items()
-            if any(selectors.CATEGORY_GROUPS[category] == group for category in share.effective_categories)
+            group: [render(entry) for entry in items]
+            for group, items in selectors.grouped(entries).items()
+            if group in shown
         }
         return Response(
             {
