@@ -10,7 +10,9 @@ is derived from it, never written by hand.
 
 Parameters are UUIDs and aware datetimes (what the share check needs); any other kind is refused.
 What else the queryset compiles to a parameter (a setting's value, a constant) is fixed at the
-first run on a connection; a settings change (tests override settings) compiles afresh.
+first run on a connection; a settings change (tests override settings) compiles afresh. A date or
+time compiled in that is not a parameter is refused: a `timezone.now()` inside the queryset would
+otherwise stop the clock at the first run (a share that ended would stay in force).
 """
 
 import datetime
@@ -80,6 +82,9 @@ class PreparedQuery:
             if len(found) != 1:
                 raise ValueError(f"parameter {name} appears {len(found)} times in the compiled query, not once")
             slots[name] = found[0]
+        fixed = [param for index, param in enumerate(params) if index not in slots.values() and _is_instant(param)]
+        if fixed:
+            raise ValueError(f"the compiled query holds a date or time that is not a parameter: {fixed!r}")
         # As ValuesIterable names a row's columns.
         names = tuple(query.selected or (*query.extra_select, *query.values_select, *query.annotation_select))
         columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
@@ -105,6 +110,19 @@ def _marker(kind: type) -> Any:
     return datetime.datetime(1901, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
         microseconds=uuid.uuid4().int % (364 * 86_400_000_000)
     )
+
+
+def _is_instant(param: Any) -> bool:
+    """A date or time as the ORM hands it to the driver (PostgreSQL: the object; SQLite: ISO text)."""
+    if isinstance(param, datetime.date | datetime.time):
+        return True
+    if isinstance(param, str) and len(param) >= 10:
+        try:
+            datetime.datetime.fromisoformat(param)
+        except ValueError:
+            return False
+        return True
+    return False
 
 
 def _prepared(value: Any, connection) -> Any:

@@ -176,6 +176,14 @@ def test_a_prepared_query_takes_only_its_named_uuid_and_datetime_parameters(pati
     )
     with pytest.raises(TypeError):
         by_patient.rows()
+    # A clock compiled into the query instead of passed in would stop at the first run: refused.
+    frozen_clock = PreparedQuery(
+        ShareGrant,
+        lambda who: ShareGrant.objects.filter(patient_id=who, created_at__lte=timezone.now()).values("id"),
+        who=uuid.UUID,
+    )
+    with pytest.raises(ValueError, match="date or time that is not a parameter"):
+        frozen_clock.rows(who=patient_ayse.pk)
 
     full_profile(patient_ayse)
     share_with(patient_ayse, doctor_x, categories=["allergy"])
