@@ -296,11 +296,16 @@ class AppointmentListApi(APIView):
         if key is not None and len(key) > 255:
             raise ValidationFailed(fields={"Idempotency-Key": [_("At most %(count)d characters.") % {"count": 255}]})
         data = validated(BookInput, request.data)
-        data["doctor"] = _doctor(data["doctor"])
         if "clinic" in data:
+            data["doctor"] = _doctor(data["doctor"])
             data["clinic"] = _clinic_of(data["doctor"], data["clinic"])
+        # Otherwise the service reads the doctor (404 when unknown or inactive) in its locking statement.
         patient = acting_patient(request.user, data.pop("patient", None))
-        body_hashes = keyed_hashes(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")
+        body_hashes = (
+            keyed_hashes(json.dumps(request.data, sort_keys=True, default=str), purpose="idempotency")
+            if key is not None
+            else []
+        )
         appointment, _replayed = services.appointment_book(
             patient=patient,
             actor=request.user,

@@ -20,9 +20,11 @@ Kept exact by the writes themselves, in their transactions: booking, cancelling,
 time off and its cancellations call `touch` for the span that changed; working hours and breaks
 call `refresh_doctor`. Both replace the versions of the cached answers they change once the
 transaction commits (appointments/cache_versions.py: the doctor's; the touched days', or every
-search's), and recompute those days from the database inside the transaction after
-the write, under a per-doctor lock (PostgreSQL advisory lock) taken before reading, so two
-concurrent bookings of one doctor cannot each write a count that misses the other. Days rolling
+search's), and recompute those days inside the transaction after the write, under the per-doctor
+lock every availability writer takes at its start (the doctor's row, appointments.locks; checked
+here), so two concurrent bookings of one doctor cannot each write a count that misses the other.
+A booking hands over the schedule it read under that lock, so its days are computed without
+reading the schedule again. Days rolling
 into the window: the daily beat task (tasks.roll_availability) and `manage.py
 rebuild_availability` (which also checks: `--check`). Changing a clinic's time zone or horizon
 (accounts) moves its days: run `manage.py rebuild_availability` afterwards.
@@ -32,11 +34,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Doctor
-from appointments import availability, cache_versions
+from appointments import availability, cache_versions, locks
 from appointments.models import DayAvailability
 from appointments.selectors import Schedules
 
@@ -46,8 +48,6 @@ DAYS_BEFORE = 1
 DAYS_AFTER = 2
 # Doctors per transaction when rebuilding or checking everyone.
 CHUNK = 200
-# pg_advisory_xact_lock's first key: this module's locks, apart from anybody else's.
-LOCK_NAMESPACE = 0x41564149  # "AVAI"
 
 VALUE_FIELDS = ("free_slots", "first_free", "last_free", "free_starts")
 
@@ -101,17 +101,35 @@ def compute(
     if first_day > last_day or not doctor_ids:
         return []
     schedules = Schedules(doctor_ids, first_day=first_day, last_day=last_day)
+    return rows_from(schedules, doctor_ids, first_day=first_day, last_day=last_day, on=on, days=days)
+
+
+def rows_from(
+    schedules: Schedules,
+    doctor_ids: list,
+    *,
+    first_day: date,
+    last_day: date,
+    on: date | None = None,
+    days: set[date] | None = None,
+    busy: dict | None = None,
+) -> list[Row]:
+    """`compute`'s rows from schedules already read (`busy`: each doctor's busy time, when not
+    the schedules' own)."""
+    on = on or today()
+    first_day = max(first_day, on - timedelta(days=DAYS_BEFORE))
     rows = []
     for doctor_id in doctor_ids:
         shifts = schedules.shifts.get(doctor_id)
         if not shifts:
             continue
-        pauses, busy = schedules.pauses.get(doctor_id, ()), schedules.busy_of(doctor_id)
+        pauses = schedules.pauses.get(doctor_id, ())
+        doctor_busy = busy[doctor_id] if busy is not None else schedules.busy_of(doctor_id)
         weekdays = {shift.weekday for shift in shifts}
         day = first_day
         while day <= last_day:
             if day.weekday() in weekdays and (days is None or day in days):
-                starts = availability.day_free_starts(day, shifts=shifts, pauses=pauses, busy=busy)
+                starts = availability.day_free_starts(day, shifts=shifts, pauses=pauses, busy=doctor_busy)
                 clinics = {
                     s.clinic_id for s in shifts if s.weekday == day.weekday() and day <= _last_day(s.horizon, on)
                 }
@@ -122,33 +140,29 @@ def compute(
     return rows
 
 
-def _hold(doctor_ids: Iterable) -> None:
-    """Serialize index writes per doctor until the transaction ends (PostgreSQL; SQLite runs one
-    writer at a time). Taken before the schedule is read, so the read sees every committed write
-    of a transaction that held it before."""
-    if connection.vendor != "postgresql":
-        return
-    keys = sorted({str(doctor_id) for doctor_id in doctor_ids})
-    if not keys:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, h) FROM "
-            "(SELECT DISTINCT hashtext(k) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS ordered",
-            [LOCK_NAMESPACE, keys],
-        )
-
-
-def touch(*, doctor_id, spans: Iterable[tuple[datetime, datetime]]) -> None:
+def touch(
+    *,
+    doctor_id,
+    spans: Iterable[tuple[datetime, datetime]],
+    schedule: Schedules | None = None,
+    booked: tuple[datetime, datetime] | None = None,
+) -> None:
     """Recompute a doctor's rows for the local days the spans [start, end) touch in any zone,
     after a write that changed busy time only (a booking, a cancel, a reschedule's old and new
-    time, time off): the rows' keys stay, so they are upserted in one statement."""
-    touch_doctors({doctor_id: spans})
+    time, time off): the rows' keys stay, so they are upserted in one statement.
+
+    `schedule`: the doctor's schedule as the writer read it after taking the doctor's lock
+    (appointments.locks), before its own write, with `booked` the span that write made busy (a
+    booking): the rows are computed from it, without reading the schedule again, when it covers
+    every day to recompute (one statement, the upsert; otherwise read as usual)."""
+    touch_doctors({doctor_id: spans}, schedule=schedule, booked=booked)
 
 
-def touch_doctors(spans_by_doctor: dict) -> None:
+def touch_doctors(
+    spans_by_doctor: dict, *, schedule: Schedules | None = None, booked: tuple[datetime, datetime] | None = None
+) -> None:
     """`touch` for several doctors at once (a withdrawal cancelling bookings with many): the
-    same four statements whatever their number."""
+    same three statements whatever their number."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("availability_index.touch belongs inside the write's transaction")
     days: set[date] = set()
@@ -163,11 +177,22 @@ def touch_doctors(spans_by_doctor: dict) -> None:
     if not days:
         return
     doctor_ids = sorted(spans_by_doctor, key=str)
-    _hold(doctor_ids)
+    locks.check_held(doctor_ids)
     cache_versions.bump_doctors(doctor_ids)
     cache_versions.bump_days(days)  # searches for a day: any doctor may now be free, or not
-    # Days another doctor's span touched are recomputed too: harmless, and still one read.
-    rows = compute(doctor_ids, first_day=min(days), last_day=max(days), days=days)
+    if schedule is not None and schedule.covers(first_day=min(days), last_day=max(days)):
+        (doctor_id,) = doctor_ids
+        rows = rows_from(
+            schedule,
+            [doctor_id],
+            first_day=min(days),
+            last_day=max(days),
+            days=days,
+            busy={doctor_id: schedule.busy_for_anybody(doctor_id, also=booked)},
+        )
+    else:
+        # Days another doctor's span touched are recomputed too: harmless, and still one read.
+        rows = compute(doctor_ids, first_day=min(days), last_day=max(days), days=days)
     if rows:
         DayAvailability.objects.bulk_create(
             [row.model() for row in rows],
@@ -186,7 +211,7 @@ def refresh_doctor(*, doctor_id) -> None:
 
 def _replace(doctor_ids: list, *, on: date | None = None) -> int:
     on = on or today()
-    _hold(doctor_ids)
+    locks.check_held(doctor_ids)
     cache_versions.bump_doctors(doctor_ids)
     cache_versions.bump_search()  # any day of the window may change: every `available_on` search
     rows = compute(doctor_ids, first_day=on - timedelta(days=DAYS_BEFORE), last_day=_window_end(on), on=on)
@@ -217,6 +242,7 @@ def rebuild(*, on: date | None = None) -> int:
     written = 0
     for chunk in _chunks(_all_doctor_ids()):
         with transaction.atomic():
+            locks.hold_doctors(chunk)
             written += _replace(chunk, on=on)
     DayAvailability.objects.exclude(doctor_id__in=Doctor.objects.values("id")).delete()
     cache_versions.bump_everything()  # after a bulk load that went around the services
@@ -232,7 +258,7 @@ def roll(*, on: date | None = None) -> int:
     written = 0
     for chunk in _chunks(_all_doctor_ids()):
         with transaction.atomic():
-            _hold(chunk)
+            locks.hold_doctors(chunk)
             rows = compute(chunk, first_day=last_day - timedelta(days=7), last_day=last_day, on=on)
             DayAvailability.objects.bulk_create(
                 [row.model() for row in rows],

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.exemptions import is_exempt
 from accounts.models import User
 from accounts.permissions import acted_for_filter, can_act_for
-from appointments import availability_index
+from appointments import availability_index, locks
 from appointments.confirmation_due import visit_day
 from appointments.errors import InvalidTransition, TooLateToCancel
 from appointments.models import Appointment, UnclearReply
@@ -63,7 +63,8 @@ def appointment_release(*, appointment_id, now: datetime) -> bool:
     is not exempt (an exempt patient's visit just stops waiting). Returns whether it was released."""
     with transaction.atomic():
         appointment = Appointment.objects.select_related("clinic", "doctor__user", "patient")
-        appointment = appointment.select_for_update(of=("self",)).filter(pk=appointment_id).first()
+        # Its doctor too: the lock of every availability writer (appointments.locks).
+        appointment = appointment.select_for_update(of=("self", "doctor")).filter(pk=appointment_id).first()
         if (
             appointment is None
             or appointment.status != Appointment.Status.BOOKED
@@ -76,6 +77,7 @@ def appointment_release(*, appointment_id, now: datetime) -> bool:
             appointment.confirmation_due = None
             appointment.save(update_fields=["confirmation_due", "updated_at"])
             return False
+        locks.doctors_held([appointment.doctor_id])
         appointment.status = Appointment.Status.RELEASED
         appointment.save(update_fields=["status", "updated_at"])
         _record_change(appointment, from_status=Appointment.Status.BOOKED, actor=None, reason="not confirmed in time")

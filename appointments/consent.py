@@ -7,6 +7,10 @@ privacy registry, so their steps run here, first, inside the withdrawal's transa
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils import timezone
+
+from appointments import locks
+from appointments.models import Appointment
 from appointments.services import appointments_for_withdrawn_consent
 from privacy.models import ConsentEvent
 
@@ -17,6 +21,8 @@ class BookingConsentStep:
     on_withdraw: Callable[..., dict]
     # fn(patient) -> rows still kept under the consent (0 once withdrawn)
     held_rows: Callable[..., int]
+    # fn(patient) -> ids of the doctors whose availability on_withdraw may change
+    doctors: Callable[..., list] = lambda patient: []
 
 
 _steps: list[BookingConsentStep] = []
@@ -35,6 +41,15 @@ def appointment_health_data_withdrawn(grant: ConsentEvent) -> dict:
     """Runs inside the withdrawal's transaction: other apps' steps, then future bookings
     cancelled and reasons erased."""
     counts: dict = {}
+    # Every doctor whose time the cascades free, held before the first of them writes (appointments.locks).
+    doctor_ids = set(
+        Appointment.objects.filter(
+            patient=grant.subject, status=Appointment.Status.BOOKED, start__gt=timezone.now()
+        ).values_list("doctor_id", flat=True)
+    )
+    for step in _steps:
+        doctor_ids.update(step.doctors(grant.subject))
+    locks.hold_doctors(doctor_ids)
     for step in _steps:
         counts.update(step.on_withdraw(grant.subject))
     counts.update(appointments_for_withdrawn_consent(patient=grant.subject))

@@ -5,7 +5,7 @@ from datetime import time
 from django.db import transaction
 
 from accounts.models import Clinic, Doctor
-from appointments import availability_index
+from appointments import availability_index, locks
 from appointments.models import Break, VisitType, WorkingHours
 
 DEMO_WEEKDAYS = range(0, 5)  # Monday to Friday
@@ -14,6 +14,7 @@ DEMO_WEEKDAYS = range(0, 5)  # Monday to Friday
 def create_demo_schedule(doctor: Doctor, clinic: Clinic) -> None:
     """Weekdays 09:00–17:00 in 30-minute slots (in person or online) with a 12:30–13:30 break."""
     with transaction.atomic():
+        locks.hold_doctors([doctor.id])
         doctor.clinics.add(clinic)
         for weekday in DEMO_WEEKDAYS:
             WorkingHours.objects.get_or_create(

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import connections
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     CharField,
     Func,
     IntegerField,
@@ -50,6 +51,10 @@ PAUSE_PADDING = {
     "no_horizon": Value(None, output_field=IntegerField()),
     "no_visit_types": Value(None, output_field=JSONField()),
 }
+# A busy row's last column: busy for `for_patient` too (False), or only for the index (True).
+NOT_ONLY_FOR_ANYBODY = Value(False, output_field=BooleanField())
+ONLY_FOR_ANYBODY = Value(True, output_field=BooleanField())
+
 PAUSE_COLUMNS = (
     "doctor_id",
     "weekday",
@@ -70,7 +75,9 @@ class Schedules:
 
     Plain tuples rather than model instances: search loads these for every candidate doctor.
     `doctor_ids` may be a queryset of ids, used as a subquery. Busy time is time off, bookings and
-    time held for a patient (held_time: a waitlist offer), except what is held for `for_patient`."""
+    time held for a patient (held_time: a waitlist offer), except what is held for `for_patient`;
+    with `for_patient`, time held for them is read too (same query), for `busy_for_anybody`: the
+    availability index's busy time, kept from a booking's read (availability_index.touch)."""
 
     def __init__(
         self,
@@ -86,6 +93,9 @@ class Schedules:
         self.pauses: dict = defaultdict(list)
         busy: dict = defaultdict(list)
         self.busy: dict = {}
+        self._busy_intervals: dict = {}
+        self._held_for_patient: dict = defaultdict(list)
+        self.first_day, self.last_day, self.every_weekday = first_day, last_day, weekdays is None
         if not isinstance(doctor_ids, QuerySet):
             doctor_ids = list(doctor_ids)
             if not doctor_ids:
@@ -127,13 +137,33 @@ class Schedules:
         if exclude_appointment is not None:
             booked = booked.exclude(pk=exclude_appointment.pk)
         held = held_time.held_rows(doctor_ids, start=start, end=end, for_patient=for_patient)
+        busy_sets = [rows.annotate(anybody=NOT_ONLY_FOR_ANYBODY) for rows in (time_off, booked, *held)]
+        if for_patient is not None:
+            # Held for anybody, the patient's own holds among them (the others twice: harmless).
+            busy_sets += [
+                rows.annotate(anybody=ONLY_FOR_ANYBODY)
+                for rows in held_time.held_rows(doctor_ids, start=start, end=end)
+            ]
         # Time off, bookings and held time are all busy time: one query (UNION ALL), not three.
-        for doctor_id, busy_start, busy_end in _intervals_in_micros(time_off, booked, *held):
-            busy[doctor_id].append((busy_start, busy_end))
+        for doctor_id, busy_start, busy_end, anybody in _intervals_in_micros(*busy_sets):
+            (self._held_for_patient if anybody else busy)[doctor_id].append((busy_start, busy_end))
         self.busy = {doctor_id: Busy.of_micros(intervals) for doctor_id, intervals in busy.items()}
+        self._busy_intervals = busy
 
     def busy_of(self, doctor_id) -> Busy:
         return self.busy.get(doctor_id) or Busy(())
+
+    def covers(self, *, first_day: date, last_day: date) -> bool:
+        """Whether this read holds everything of local days first_day..last_day."""
+        return self.every_weekday and self.first_day <= first_day and last_day <= self.last_day
+
+    def busy_for_anybody(self, doctor_id, *, also: tuple[datetime, datetime] | None = None) -> Busy:
+        """The doctor's busy time for no patient in particular (time held for `for_patient` too),
+        and `also` (a span just booked)."""
+        intervals = [*self._busy_intervals.get(doctor_id, ()), *self._held_for_patient.get(doctor_id, ())]
+        if also is not None:
+            intervals.append((availability.micros(also[0]), availability.micros(also[1])))
+        return Busy.of_micros(intervals)
 
     def free_slots(self, doctor_id, *, first_day: date, last_day: date, now: datetime):
         return availability.free_slots(
@@ -163,8 +193,8 @@ class EpochMicroseconds(Func):
 
 
 def _intervals_in_micros(*querysets: QuerySet) -> Iterable[tuple]:
-    """(doctor_id, start, end) of time off or bookings, start and end in epoch microseconds, from
-    every queryset given, in one query (UNION ALL).
+    """(doctor_id, start, end, anybody) of time off, bookings or held time, start and end in epoch
+    microseconds, from every queryset given (each annotated with `anybody`), in one query (UNION ALL).
 
     PostgreSQL computes the integers: parsing the thousands of timestamps a search loads into
     datetimes took longer than all its slot arithmetic. Other databases' are converted here."""
@@ -172,14 +202,17 @@ def _intervals_in_micros(*querysets: QuerySet) -> Iterable[tuple]:
     if connections[first.db].vendor == "postgresql":
         first, *others = [
             rows.annotate(start_us=EpochMicroseconds("start"), end_us=EpochMicroseconds("end")).values_list(
-                "doctor_id", "start_us", "end_us"
+                "doctor_id", "start_us", "end_us", "anybody"
             )
             for rows in (first, *others)
         ]
         return first.union(*others, all=True) if others else first
-    first, *others = [rows.values_list("doctor_id", "start", "end") for rows in (first, *others)]
+    first, *others = [rows.values_list("doctor_id", "start", "end", "anybody") for rows in (first, *others)]
     rows = first.union(*others, all=True) if others else first
-    return ((doctor_id, availability.micros(start), availability.micros(end)) for doctor_id, start, end in rows)
+    return (
+        (doctor_id, availability.micros(start), availability.micros(end), anybody)
+        for doctor_id, start, end, anybody in rows
+    )
 
 
 def _busy_window(shifts: list[Shift], first_day: date, last_day: date) -> tuple[datetime, datetime] | None:

@@ -11,16 +11,17 @@ import time as time_module
 from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import TypeVar
+from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Func, IntegerField, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Clinic, Doctor, User
 from accounts.permissions import can_act_for
-from appointments import availability_index, events, held_time, permissions, selectors
+from appointments import availability_index, events, held_time, locks, permissions, selectors
 from appointments.availability import zone
 from appointments.confirmation_due import confirmation_due_for
 from appointments.errors import BookingLimitReached, InvalidTransition, SlotUnavailable, TooLateToCancel
@@ -35,6 +36,7 @@ from appointments.models import (
     WorkingHours,
 )
 from medplatform.errors import NotFound, PermissionDenied, ValidationFailed
+from privacy import data_keys
 from privacy.context import SYSTEM, ActContext
 from privacy.guard import consent_hold
 from privacy.models import Purpose
@@ -51,6 +53,9 @@ ATTEMPTS = 3
 
 T = TypeVar("T")
 
+# Which of the patient's data keys encrypts a visit reason and an exam type.
+VISIT_KEY_SCOPE = Appointment._meta.get_field("visit_reason").key_scope
+
 
 def _retrying(work: Callable[[], T]) -> T:
     for attempt in range(1, ATTEMPTS + 1):
@@ -65,44 +70,30 @@ def _retrying(work: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _hold_schedule(doctor: Doctor, *, exclusive: bool) -> None:
-    """Order bookings against time off for one doctor (PostgreSQL row lock on the doctor).
-
-    Bookings take a shared lock, so they still run side by side (the exclusion constraint
-    decides between them); creating time off takes an exclusive one, so no booking can slip
-    into the time off while it checks what it covers. SQLite's IMMEDIATE transactions already
-    run one writer at a time."""
-    if connection.vendor != "postgresql":
-        return
-    mode = "UPDATE" if exclusive else "SHARE"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM accounts_doctor WHERE id = %s FOR {mode}", [doctor.pk])  # noqa: S608
-
-
-def _hold_patient_and_doctor(patient: User, doctor: Doctor, idempotency_key: str | None) -> tuple[bool, int | None]:
+def _hold_patient_and_doctor(patient: User, doctor_id, idempotency_key: str | None) -> tuple[Doctor | None, int | None]:
     """The booking's locks in one statement, taken after the consent (the order of a withdrawal
-    or an erasure): the patient's row for update (one booking change per patient at a time, so
-    limits and idempotency keys are checked safely) and the doctor's row shared (ordered against
-    time off, see `_hold_schedule`). Returns the doctor's current `is_active` and the id of the
-    patient's idempotency record for `idempotency_key`, if any, read under those locks."""
-    users, doctors, records = User._meta.db_table, Doctor._meta.db_table, IdempotencyRecord._meta.db_table
-    locks = " FOR UPDATE OF u FOR SHARE OF d" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"SELECT d.is_active, r.id FROM {users} u JOIN {doctors} d ON d.id = %s "  # noqa: S608 - table names
-        f"LEFT JOIN {records} r ON r.user_id = u.id AND r.key = %s WHERE u.id = %s{locks}"
+    or an erasure): the doctor's row, the per-doctor lock of every availability writer
+    (appointments.locks: bookings of one doctor run one at a time, ordered against time off and
+    every other change of the doctor's time), and the patient's row (one booking change per
+    patient at a time, so limits and idempotency keys are checked safely). Returns the doctor as
+    it is under that lock (with its user; None when unknown) and the id of the patient's
+    idempotency record for `idempotency_key`, if any."""
+    patient_row = User.objects.filter(pk=patient.pk).order_by().select_for_update(no_key=True).values("pk")
+    record = IdempotencyRecord.objects.filter(user_id=patient.pk, key=idempotency_key or "").order_by()
+    doctor = (
+        Doctor.objects.select_related("user")
+        .select_for_update(of=("self",), no_key=True)
+        .annotate(patient_held=Subquery(patient_row), record_id=Subquery(record.values("id")[:1]))
+        .filter(pk=doctor_id)
+        .order_by()
+        .first()
     )
-    pk = User._meta.pk
-    params = [
-        Doctor._meta.pk.get_db_prep_value(doctor.pk, connection),
-        idempotency_key or "",
-        pk.get_db_prep_value(patient.pk, connection),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    if doctor is None:
+        return None, None
+    if doctor.patient_held is None:
         raise SlotUnavailable()
-    return bool(row[0]), (row[1] if idempotency_key else None)
+    locks.doctors_held([doctor.pk])
+    return doctor, (doctor.record_id if idempotency_key else None)
 
 
 def _history_known(appointment: Appointment, changes: list[AppointmentStatusChange]) -> None:
@@ -189,6 +180,7 @@ def working_hours_create(
     )
     _validate_working_hours(hours)
     with transaction.atomic():
+        locks.hold_doctors([hours.doctor_id])
         hours.save()
         events.hours_opened(doctor_id=hours.doctor_id)
         availability_index.refresh_doctor(doctor_id=hours.doctor_id)
@@ -204,6 +196,7 @@ def working_hours_update(*, actor: User, hours: WorkingHours, **changes) -> Work
         hours.visit_types = _check_visit_types(changes["visit_types"])
     _validate_working_hours(hours)
     with transaction.atomic():
+        locks.hold_doctors([hours.doctor_id])
         hours.save(update_fields=["weekday", "start_time", "end_time", "slot_minutes", "visit_types", "updated_at"])
         events.hours_opened(doctor_id=hours.doctor_id)
         availability_index.refresh_doctor(doctor_id=hours.doctor_id)
@@ -213,6 +206,7 @@ def working_hours_update(*, actor: User, hours: WorkingHours, **changes) -> Work
 def working_hours_delete(*, actor: User, hours: WorkingHours) -> None:
     _check_schedule_actor(actor, hours.doctor, hours.clinic)
     with transaction.atomic():
+        locks.hold_doctors([hours.doctor_id])
         hours.delete()
         availability_index.refresh_doctor(doctor_id=hours.doctor_id)
 
@@ -264,6 +258,7 @@ def break_create(
         raise ValidationFailed(fields={"clinic": [_("The doctor does not work at this clinic.")]})
     _check_times(start_time, end_time)
     with transaction.atomic():
+        locks.hold_doctors([doctor.id])
         pause = Break.objects.create(
             doctor=doctor, clinic=clinic, weekday=weekday, start_time=start_time, end_time=end_time
         )
@@ -274,6 +269,7 @@ def break_create(
 def break_delete(*, actor: User, pause: Break) -> None:
     _check_schedule_actor(actor, pause.doctor, pause.clinic)
     with transaction.atomic():
+        locks.hold_doctors([pause.doctor_id])
         pause.delete()
         events.hours_opened(doctor_id=pause.doctor_id)
         availability_index.refresh_doctor(doctor_id=pause.doctor_id)
@@ -307,7 +303,8 @@ def time_off_create(
 
     def work():
         with transaction.atomic():
-            _hold_schedule(doctor, exclusive=True)
+            # Exclusive: no booking slips into the time off while it checks what it covers.
+            locks.hold_doctors([doctor.id], exclusive=True)
             covered = list(
                 Appointment.objects.select_for_update()
                 .filter(doctor=doctor, status=Appointment.Status.BOOKED, start__lt=end, end__gt=start)
@@ -341,6 +338,7 @@ def time_off_delete(*, actor: User, time_off: TimeOff) -> None:
     _check_schedule_actor(actor, time_off.doctor)
     _check_time_off_actor(actor, time_off.doctor)
     with transaction.atomic():
+        locks.hold_doctors([time_off.doctor_id])
         time_off.delete()
         events.time_freed(doctor_id=time_off.doctor_id, spans=[(time_off.start, time_off.end)])
         availability_index.touch(doctor_id=time_off.doctor_id, spans=[(time_off.start, time_off.end)])
@@ -360,11 +358,23 @@ def _count(rows) -> Subquery:
 
 
 def _clinic_with_patient_limits(
-    *, clinic_id, patient: User, doctor: Doctor, start: datetime, end: datetime, tz: str, now: datetime, exclude=None
+    *,
+    clinic_id,
+    patient: User,
+    doctor: Doctor,
+    start: datetime,
+    end: datetime,
+    tz: str,
+    now: datetime,
+    exclude=None,
+    with_data_key: bool = False,
 ) -> Clinic:
     """The slot's clinic and, in the same query, what the patient's limits compare: bookings of the
     patient overlapping the slot, upcoming bookings, upcoming bookings with this doctor that
-    local day, and the end of a no-show block at the clinic (standing)."""
+    local day, and the end of a no-show block at the clinic (standing); `with_data_key`: and the
+    patient's live data key for the visit reason (privacy.data_keys.live_key), read under the
+    booking's locks."""
+    keys = data_keys.live_key(patient.pk, VISIT_KEY_SCOPE) if with_data_key else {}
     booked = Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED)
     if exclude is not None:
         booked = booked.exclude(pk=exclude.pk)
@@ -375,6 +385,7 @@ def _clinic_with_patient_limits(
         upcoming=_count(upcoming),
         same_day=_count(upcoming.filter(doctor=doctor, start__gte=day_start, start__lt=day_start + timedelta(days=1))),
         no_show_blocked_until=booking_block(patient=patient, now=now),
+        **keys,
     ).get(pk=clinic_id)
 
 
@@ -402,7 +413,7 @@ def _new_meeting_room() -> str:
 def appointment_book(
     *,
     patient: User,
-    doctor: Doctor,
+    doctor: Doctor | UUID,
     start: datetime,
     visit_reason: str,
     exam_type: str = "",
@@ -414,6 +425,9 @@ def appointment_book(
     clinic: Clinic | None = None,
 ) -> tuple[Appointment, bool]:
     """Book a free slot for a patient with the booking consent. Returns (appointment, replayed).
+
+    `doctor`: the doctor, or the id a client sent, read under the booking's lock (NotFound when
+    unknown or inactive; a doctor handed in who is inactive by then: SlotUnavailable).
 
     With an idempotency key, a retry of the same request within 24 hours returns the first
     booking (replayed=True) and books nothing new; the same key with another body is refused.
@@ -430,18 +444,22 @@ def appointment_book(
     if timezone.is_naive(start):
         raise ValidationFailed(fields={"start": [_("Give the time with its UTC offset.")]})
     chosen_clinic = clinic
+    by_id = not isinstance(doctor, Doctor)
+    doctor_id = doctor if by_id else doctor.pk
 
     def work():
         with transaction.atomic():
-            # The consent first, then the patient: the same order as a withdrawal or an erasure.
+            # The consent first, then the patient and the doctor: the order of a withdrawal or an erasure.
             consent_hold(subject=patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
-            doctor_active, record_id = _hold_patient_and_doctor(patient, doctor, idempotency_key)
+            doctor, record_id = _hold_patient_and_doctor(patient, doctor_id, idempotency_key)
+            if doctor is None:
+                raise NotFound() if by_id else SlotUnavailable()
             if record_id is not None:
                 replay = _idempotent_replay(record_id, request_hashes)
                 if replay is not None:
                     return replay, True
-            if not doctor_active:
-                raise SlotUnavailable()
+            if not doctor.is_active:
+                raise NotFound() if by_id else SlotUnavailable()
             now = timezone.now()
             schedule = selectors.schedule_around(doctor=doctor, instant=start, for_patient=patient)
             # The working hours in hand name the doctor's clinics: no query of its own.
@@ -467,6 +485,7 @@ def appointment_book(
                 end=slot.end,
                 tz=slot.timezone,
                 now=now,
+                with_data_key=True,
             )
             _check_patient(clinic)
             appointment = Appointment(
@@ -485,7 +504,8 @@ def appointment_book(
             )
             # No savepoint: a constraint error ends this transaction, and the booking with it.
             try:
-                appointment.save(force_insert=True)
+                with data_keys.live_key_read(patient.pk, VISIT_KEY_SCOPE, clinic.data_key_id, clinic.data_key_wrapped):
+                    appointment.save(force_insert=True)
             except IntegrityError as exc:
                 if _is_slot_constraint(exc):
                     raise SlotUnavailable() from exc
@@ -499,7 +519,9 @@ def appointment_book(
                     request_hash=request_hashes[0] if request_hashes else "",
                     appointment=appointment,
                 )
-            availability_index.touch(doctor_id=doctor.id, spans=[(appointment.start, appointment.end)])
+            # The schedule read under the doctor's lock, with this booking: no second read.
+            span = (appointment.start, appointment.end)
+            availability_index.touch(doctor_id=doctor.id, spans=[span], schedule=schedule, booked=span)
             audit_record(
                 actor=actor,
                 action="appointment_booked",
@@ -523,10 +545,15 @@ def _idempotent_replay(record_id: int, request_hashes: Sequence[str]) -> Appoint
 
 
 def _locked(appointment: Appointment, *, also: tuple[str, ...] = ()) -> Appointment:
-    """The appointment row for update (and the rows of `also`, e.g. its patient and doctor), read
-    with what its answer and notifications show; the clinic and the users stay unlocked."""
+    """The appointment row for update and the rows of `also` (its doctor, the lock of every
+    availability writer, appointments.locks, for a change of its time or status; its patient for
+    a reschedule), read with what its answer and notifications show; the clinic and the users
+    stay unlocked."""
     rows = Appointment.objects.select_related("clinic", "doctor__user", "patient")
-    return rows.select_for_update(of=("self", *also)).get(pk=appointment.pk)
+    locked = rows.select_for_update(of=("self", *also)).get(pk=appointment.pk)
+    if "doctor" in also:
+        locks.doctors_held([locked.doctor_id])
+    return locked
 
 
 def _check_visible(actor: User, appointment: Appointment) -> None:
@@ -538,7 +565,7 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
     """The patient until the cutoff; the doctor or clinic staff (with a reason) until the start."""
     _check_visible(actor, appointment)
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = _locked(appointment, also=("doctor",))
         if appointment.status != Appointment.Status.BOOKED:
             raise InvalidTransition()
         now = timezone.now()
@@ -579,8 +606,8 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start: date
         with transaction.atomic():
             consent_hold(subject=appointment.patient, purpose=Purpose.APPOINTMENT_HEALTH_DATA)
             # One statement locks the appointment, its patient (one booking change per patient at a
-            # time) and its doctor (exclusively, which also orders it against time off, as
-            # `_hold_schedule` does for a booking).
+            # time) and its doctor (exclusively: the lock of every availability writer, which
+            # also orders it against time off and bookings).
             current = _locked(appointment, also=("patient", "doctor"))
             if current.status != Appointment.Status.BOOKED:
                 raise InvalidTransition()
@@ -644,7 +671,7 @@ def _mark_outcome(*, appointment: Appointment, actor: User, status: str) -> Appo
     if not permissions.acts_for_clinic(actor, appointment):
         raise PermissionDenied()
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = _locked(appointment, also=("doctor",))
         if appointment.status != Appointment.Status.BOOKED or timezone.now() < appointment.start:
             raise InvalidTransition()
         appointment.status = status
@@ -699,6 +726,8 @@ def appointments_for_withdrawn_consent(*, patient: User) -> dict:
         .filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=now)
         .order_by("start")
     )
+    # Usually held already by the withdrawal (appointments.consent), before any cascade wrote.
+    locks.hold_doctors({appointment.doctor_id for appointment in future})
     for appointment in future:
         appointment.status = Appointment.Status.CANCELLED_BY_PATIENT
         appointment.save(update_fields=["status", "updated_at"])

@@ -8,8 +8,12 @@ with NULL and the row stamped, in the caller's transaction, so every copy of the
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from medplatform.encryption import (
@@ -24,6 +28,36 @@ from privacy.models import PatientDataKey
 
 SCOPES = PatientDataKey.Scope
 
+# (patient_id, scope) -> (id, wrapped key) or None: the live key as the writer's own statement read
+# it, inside the writer's transaction (`live_key_read`).
+_read_by_writer: ContextVar[dict | None] = ContextVar("data_keys_read_by_writer", default=None)
+
+
+def live_key(patient_id, scope: str) -> dict[str, Subquery]:
+    """Annotations that read the live data key of (patient, scope) in a statement the writer sends
+    anyway (`data_key_id`, `data_key_wrapped`: NULL when there is none yet); hand the values to
+    `live_key_read` around the save that encrypts."""
+    # At most one live key per (patient, scope) (a partial unique index): both read the same row.
+    rows = PatientDataKey.objects.filter(patient_id=patient_id, scope=scope, destroyed_at__isnull=True).order_by()
+    return {
+        "data_key_id": Subquery(rows.values("id")[:1]),
+        "data_key_wrapped": Subquery(rows.values("wrapped_key")[:1]),
+    }
+
+
+@contextmanager
+def live_key_read(patient_id, scope: str, key_id, wrapped) -> Iterator[None]:
+    """While inside, `active_data_key(patient_id, scope)` takes this row (read by the caller in its
+    transaction, after the locks that order it against an erasure) instead of reading it again:
+    (key_id, wrapped), or None for both when the patient has no live key yet (it is made at once)."""
+    known = dict(_read_by_writer.get() or {})
+    known[(patient_id, scope)] = None if key_id is None else (key_id, bytes(wrapped))
+    token = _read_by_writer.set(known)
+    try:
+        yield
+    finally:
+        _read_by_writer.reset(token)
+
 
 def active_data_key(patient_id, scope: str) -> tuple[uuid.UUID, bytes]:
     """The live data key of (patient, scope), made and wrapped under CRYPTOGRAPHY_KEY on first use.
@@ -32,12 +66,16 @@ def active_data_key(patient_id, scope: str) -> tuple[uuid.UUID, bytes]:
     no savepoint; a key made at the same moment by another transaction wins and is read instead)."""
     if scope not in SCOPES.values:
         raise ValueError(f"unknown data key scope {scope!r}")
-    for _attempt in range(2):
-        row = (
-            PatientDataKey.objects.filter(patient_id=patient_id, scope=scope, destroyed_at__isnull=True)
-            .values_list("id", "wrapped_key")
-            .first()
-        )
+    known = _read_by_writer.get() or {}
+    for attempt in range(2):
+        if attempt == 0 and (patient_id, scope) in known:
+            row = known[(patient_id, scope)]  # read by the writer's own statement (`live_key_read`)
+        else:
+            row = (
+                PatientDataKey.objects.filter(patient_id=patient_id, scope=scope, destroyed_at__isnull=True)
+                .values_list("id", "wrapped_key")
+                .first()
+            )
         if row is not None:
             key_id, wrapped = row
             data_key = unwrap_data_key(key_id, bytes(wrapped))

@@ -17,6 +17,8 @@ class WaitlistConfig(AppConfig):
         events.on_time_taken(services.offers_for_taken_time)
         consent.also_under_booking_consent(
             consent.BookingConsentStep(
-                on_withdraw=services.waitlist_for_withdrawn_consent, held_rows=selectors.rows_held_for_booking
+                on_withdraw=services.waitlist_for_withdrawn_consent,
+                held_rows=selectors.rows_held_for_booking,
+                doctors=services.doctors_of_patient,
             )
         )

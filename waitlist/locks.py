@@ -14,7 +14,8 @@ to take there.
 
 from django.db import connection
 
-# pg_advisory_xact_lock(namespace, key): this module's lock, apart from the availability index's.
+# pg_advisory_xact_lock(namespace, key): this module's lock. Whoever also holds a doctor's
+# availability lock (appointments.locks: the doctor's row) takes that one first.
 LOCK_NAMESPACE = 0x57414954  # "WAIT"
 QUEUES = 1
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Clinic, Doctor, User
 from accounts.permissions import can_act_for
-from appointments import availability_index
+from appointments import availability_index, locks
 from appointments.availability import UTC, zone
 from appointments.errors import SlotUnavailable
 from appointments.models import Appointment, VisitType
@@ -106,6 +106,8 @@ def waitlist_leave(*, actor: User, entry: WaitlistEntry, context: ActContext = S
     """Leave the queue; a slot held for the entry passes to the next in line at once. Leaving an
     entry that already ended (claimed, expired, left) changes nothing."""
     with transaction.atomic():
+        # The doctor before the queue: the order of every availability writer (appointments.locks).
+        locks.hold_doctors([entry.doctor_id])
         queue_lock()
         entry = _locked_entry(actor, entry)
         if entry.status not in Entry.ACTIVE:
@@ -324,9 +326,17 @@ def offers_sweep(*, now: datetime | None = None) -> int:
     was free for them) counts as claimed. Returns the offers expired."""
     now = now or timezone.now()
     with transaction.atomic():
+        # The doctors of the offers due before the queue: the order of every availability writer
+        # (appointments.locks); an offer of another doctor that falls due meanwhile waits for the next run.
+        doctor_ids = set(
+            Offer.objects.filter(status=Offer.Status.OPEN, expires_at__lte=now)
+            .order_by("expires_at", "start", "id")
+            .values_list("doctor_id", flat=True)[: settings.WAITLIST_SWEEP_BATCH]
+        )
+        locks.hold_doctors(doctor_ids)
         queue_lock()
         due = list(
-            Offer.objects.filter(status=Offer.Status.OPEN, expires_at__lte=now)
+            Offer.objects.filter(status=Offer.Status.OPEN, expires_at__lte=now, doctor_id__in=doctor_ids)
             .select_related("entry")
             .select_for_update(of=("self", "entry"), skip_locked=True)
             .order_by("expires_at", "start", "id")[: settings.WAITLIST_SWEEP_BATCH]
@@ -374,7 +384,8 @@ def _booked_by_holders(offers: list[WaitlistOffer]) -> dict:
 
 def waitlist_for_withdrawn_consent(patient: User) -> dict:
     """The booking consent's withdrawal (inside its transaction): every entry still waiting or
-    offered is left and its held slot passes to the next in line."""
+    offered is left and its held slot passes to the next in line. Their doctors are held already
+    (`doctors_of_patient`, taken by the withdrawal before any cascade)."""
     queue_lock()
     entries = list(
         Entry.objects.select_for_update(of=("self",))
@@ -388,6 +399,12 @@ def waitlist_for_withdrawn_consent(patient: User) -> dict:
     Entry.objects.filter(pk__in=[entry.pk for entry in entries]).update(status=Entry.Status.LEFT, updated_at=now)
     _pass_on(released)
     return {"waitlist_entries_left": len(entries)}
+
+
+def doctors_of_patient(patient: User) -> list:
+    """The doctors whose queues the patient is in (entries waiting or offered): what a withdrawal
+    of the booking consent holds before it writes (appointments.consent)."""
+    return list(Entry.objects.filter(patient=patient, status__in=Entry.ACTIVE).values_list("doctor_id", flat=True))
 
 
 def waitlist_erase(*, patient: User) -> int:

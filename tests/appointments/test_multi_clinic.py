@@ -4,7 +4,7 @@ from datetime import time
 
 import pytest
 
-from appointments import availability_index
+from appointments import availability_index, locks
 from appointments.models import Appointment, VisitType, WorkingHours
 from tests.appointments.conftest import at
 
@@ -25,6 +25,7 @@ def two_clinics(doctor_x, clinic_x, clinic_y, day):
             slot_minutes=30,
             visit_types=[VisitType.IN_PERSON],
         )
+    locks.hold_doctors([doctor_x.id])
     availability_index.refresh_doctor(doctor_id=doctor_x.id)
     return doctor_x
 

@@ -394,3 +394,26 @@ def test_a_holder_who_books_the_held_slot_directly_counts_as_claimed_at_the_swee
     shown = as_user(ayse).get(f"{WAITLIST}{entry['id']}/").json()
     assert shown["status"] == "claimed" and shown["appointment"] == booked.json()["id"]
     assert as_user(mehmet).get(f"{WAITLIST}{second['id']}/").json()["status"] == "waiting"
+
+
+def test_a_holder_booking_another_slot_that_day_leaves_the_held_slot_busy_in_the_index(
+    as_user, ayse, taken, schedule_x, day
+):
+    from appointments import availability_index
+    from appointments.availability import micros
+    from appointments.models import DayAvailability
+
+    join(as_user(ayse), schedule_x, day)
+    cancel(taken)
+    assert WaitlistOffer.objects.get(status="open").start == at(day, 10)
+
+    # when Ayşe books 11:00 directly: her booking reads the day with her own hold free, and the
+    # index is kept from that read
+    booking = {"doctor": str(schedule_x.id), "start": at(day, 11).isoformat(), "visit_reason": "kontrol"}
+    assert as_user(ayse).post("/api/v1/appointments/", booking, format="json").status_code == 201
+
+    # then 10:00 stays busy for everybody else in the index, as a recomputation says
+    row = DayAvailability.objects.get(doctor=schedule_x, day=day)
+    assert micros(at(day, 10)) // 1_000_000 not in row.free_starts
+    assert micros(at(day, 11)) // 1_000_000 not in row.free_starts
+    assert availability_index.differences() == []
