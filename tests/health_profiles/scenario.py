@@ -4,6 +4,7 @@ written through the real service, and a profile with one entry of each category.
 import datetime
 
 from accounts.models import Doctor, User
+from appointments.models import Appointment
 from health_profiles import services
 from health_profiles.models import HealthEntry
 from privacy.models import ConsentEvent, Purpose
@@ -74,4 +75,17 @@ def appointment_row(patient: User, doctor: Doctor, clinic, *, days_ahead: int, v
         end=start + datetime.timedelta(minutes=30),
         visit_reason=visit_reason,
         exam_type=exam_type,
+    )
+
+
+def visit(patient, doctor, start: datetime.datetime, status: str = Appointment.Status.COMPLETED) -> Appointment:
+    """An appointment row written straight to the table (set-up: booking rules are tested in
+    tests/appointments; here only its start, doctor and status matter)."""
+    return Appointment.objects.create(
+        patient=patient,
+        doctor=doctor,
+        clinic=doctor.clinics.first(),
+        start=start,
+        end=start + datetime.timedelta(minutes=30),
+        status=status,
     )

@@ -17,7 +17,7 @@ from health_profiles.selectors import active_shares, share_active_for
 from medplatform.prepared_queries import PreparedQuery
 from privacy.models import ConsentText, Purpose
 from privacy.services import consent_withdraw, current_version
-from tests.health_profiles.scenario import full_profile, share_with
+from tests.health_profiles.scenario import full_profile, share_with, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -48,17 +48,6 @@ def assert_same_decision(doctor, patient, now):
         expected.expires_at,
     )
     return checked
-
-
-def visit(patient, doctor, start, status=Appointment.Status.COMPLETED):
-    return Appointment.objects.create(
-        patient=patient,
-        doctor=doctor,
-        clinic=doctor.clinics.first(),
-        start=start,
-        end=start + datetime.timedelta(minutes=30),
-        status=status,
-    )
 
 
 def test_the_share_check_decides_as_active_shares_through_a_shares_life(

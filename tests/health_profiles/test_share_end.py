@@ -16,7 +16,7 @@ from privacy.services import current_version
 from tests.bearer import seeded_user_query
 from tests.conftest import client_for
 from tests.factories import UserFactory
-from tests.health_profiles.scenario import ENTRY_VALUES, full_profile, grant_storage, share_with
+from tests.health_profiles.scenario import ENTRY_VALUES, full_profile, grant_storage, share_with, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +28,6 @@ Status = Appointment.Status
 
 def profile_url(patient) -> str:
     return f"/api/v1/patients/{patient.id}/health-profile/"
-
-
-def visit(patient, doctor, start: datetime.datetime, status: str = Status.COMPLETED) -> Appointment:
-    """An appointment row written straight to the table (set-up: booking rules are tested in
-    tests/appointments; here only its start, doctor and status matter)."""
-    return Appointment.objects.create(
-        patient=patient,
-        doctor=doctor,
-        clinic=doctor.clinics.first(),
-        start=start,
-        end=start + datetime.timedelta(minutes=30),
-        status=status,
-    )
 
 
 def read_status(doctor, patient, when: datetime.datetime) -> int:
