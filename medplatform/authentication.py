@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt import settings as jwt_settings_module
 from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts import auth_state
 from accounts.models import User
@@ -35,10 +35,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
         deferred: no query. Without a settled state, the row as simplejwt reads it (one query),
         which then seeds the state unless a write to the user came in between."""
         try:
-            user_id = validated_token[jwt_settings.USER_ID_CLAIM]
+            user_id = validated_token[jwt_settings_module.api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
-        state = auth_state.cached_state(user_id)
+        # The state holds no password hash: a deployment that revokes tokens on a password change
+        # (simplejwt's CHECK_REVOKE_TOKEN) compares the token with the row on every request.
+        state = None if jwt_settings_module.api_settings.CHECK_REVOKE_TOKEN else auth_state.cached_state(user_id)
         if state is None:
             seed = auth_state.seed_begin(user_id)
             user = super().get_user(validated_token)
