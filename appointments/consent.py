@@ -7,11 +7,8 @@ privacy registry, so their steps run here, first, inside the withdrawal's transa
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.utils import timezone
-
 from appointments import locks
-from appointments.models import Appointment
-from appointments.services import appointments_for_withdrawn_consent
+from appointments.services import appointments_for_withdrawn_consent, bookings_cancelled_by_withdrawal
 from privacy.models import ConsentEvent
 
 
@@ -42,11 +39,7 @@ def appointment_health_data_withdrawn(grant: ConsentEvent) -> dict:
     cancelled and reasons erased."""
     counts: dict = {}
     # Every doctor whose time the cascades free, held before the first of them writes (appointments.locks).
-    doctor_ids = set(
-        Appointment.objects.filter(
-            patient=grant.subject, status=Appointment.Status.BOOKED, start__gt=timezone.now()
-        ).values_list("doctor_id", flat=True)
-    )
+    doctor_ids = set(bookings_cancelled_by_withdrawal(patient=grant.subject).values_list("doctor_id", flat=True))
     for step in _steps:
         doctor_ids.update(step.doctors(grant.subject))
     locks.hold_doctors(doctor_ids)

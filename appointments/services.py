@@ -718,14 +718,14 @@ def appointment_update_details(
     return appointment
 
 
+def bookings_cancelled_by_withdrawal(*, patient: User):
+    """The bookings a withdrawal of the booking consent cancels: those still ahead."""
+    return Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=timezone.now())
+
+
 def appointments_for_withdrawn_consent(*, patient: User) -> dict:
     """The appointment_health_data cascade: cancel what is ahead, erase every visit reason."""
-    now = timezone.now()
-    future = list(
-        Appointment.objects.select_for_update()
-        .filter(patient=patient, status=Appointment.Status.BOOKED, start__gt=now)
-        .order_by("start")
-    )
+    future = list(bookings_cancelled_by_withdrawal(patient=patient).select_for_update().order_by("start"))
     # Usually held already by the withdrawal (appointments.consent), before any cascade wrote.
     locks.hold_doctors({appointment.doctor_id for appointment in future})
     for appointment in future:
@@ -739,7 +739,7 @@ def appointments_for_withdrawn_consent(*, patient: User) -> dict:
     erased = (
         Appointment.objects.filter(patient=patient)
         .exclude(visit_reason__isnull=True, exam_type__isnull=True)
-        .update(visit_reason=None, exam_type=None, updated_at=now)
+        .update(visit_reason=None, exam_type=None, updated_at=timezone.now())
     )
     IdempotencyRecord.objects.filter(user=patient).delete()
     return {"appointments_cancelled": len(future), "visit_reasons_erased": erased}
