@@ -86,8 +86,8 @@ def main() -> None:
     data["free_days"] = [date.fromisoformat(d) for d in data["free_days"]]
     from booking_bench import booking_plan
 
-    # Bookings beyond those made by earlier runs: skip the slots already taken (409) by offset.
-    plan = booking_plan(data, 5 * len(data["tokens"]))
+    # Bookings beyond those made by earlier runs on this seed (their slots are taken: 409).
+    plan = booking_plan(data, 5 * len(data["tokens"]))[data.get("booked", 0) :]
     profiles = data["profiles"]
     endpoints = run_all.Endpoints(data, [tuple(p) for p in profiles], plan)
     client = Client()
@@ -121,9 +121,12 @@ def main() -> None:
             f"queries {statistics.median(queries):.0f}  statuses {statuses}",
             flush=True,
         )
+        if name == "booking":
+            data["booked"] = data.get("booked", 0) + args.n + 3
+            state.write_text(json.dumps(data, default=str))
         if profiler:
             stats = pstats.Stats(profiler)
-            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("cumulative").print_stats(os.environ.get("PROFILE_FILTER", ""), 45)
             stats.sort_stats("tottime").print_stats(30)
     _ = (UTC, datetime, timedelta)
 

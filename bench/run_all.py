@@ -87,6 +87,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="medplatform_bench_all")
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--write", action="store_true", help="write docs/performance.md even with --short")
+    parser.add_argument("--only", action="append", default=[], help="measure only endpoints whose name holds this")
+    parser.add_argument("--levels", help="comma-separated client counts instead of the mode's")
     args = parser.parse_args()
     full = not args.short
     args.seconds = args.seconds or (8.0 if full else 2.0)
@@ -94,7 +96,7 @@ def parse_args() -> argparse.Namespace:
     args.appointments = args.appointments or (200_000 if full else 4_000)
     args.patients = args.patients or (50_000 if full else 1_000)
     args.profiles = args.profiles if args.profiles is not None else (20 if full else 2)
-    args.levels = LEVELS_FULL if full else LEVELS_SHORT
+    args.levels = tuple(int(n) for n in args.levels.split(",")) if args.levels else LEVELS_FULL if full else LEVELS_SHORT
     # Bookers: fresh patients for the booking phases (at most five bookings each, with different
     # doctors on different days: booking_plan needs their number coprime to the doctors').
     args.bookers = min(4_000 if full else 400, args.patients // 2)
@@ -437,6 +439,10 @@ def main() -> None:
         endpoints = Endpoints(seeded, profiles, plan)
         worker = start_worker(env, log_dir / "celery.log")
         options = ["--workers", str(args.workers), "--log-level", "warning", "--backlog", "2048"]
+        if args.only:  # a partial run for development: /healthz stays, the docs are not written
+            endpoints.makers = {
+                n: m for n, m in endpoints.makers.items() if n == "/healthz" or any(o in n for o in args.only)
+            }
         results: dict = {name: {} for name in endpoints.makers}
         try:
             with gunicorn(env, options, log_dir / "gunicorn.log") as base:
@@ -479,7 +485,7 @@ def main() -> None:
             "booked": booked,
         }
     print(f"bench: {json.dumps(checks)}", flush=True)
-    if not args.short or args.write:
+    if (not args.short or args.write) and not args.only:
         stamp = f"{datetime.now(UTC):%Y-%m-%d}"
         files = plot(results, args.levels, stamp)
         write_doc(report(args, results, args.levels, seeded, checks, files))

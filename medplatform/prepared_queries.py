@@ -8,6 +8,13 @@ parameters; each run sends that SQL with the run's values in those places and co
 with the queryset's own converters. The queryset stays the one definition of what is read: the SQL
 is derived from it, never written by hand.
 
+On PostgreSQL the SQL is also a server-side prepared statement of the connection (psycopg's own,
+made at the first run): PostgreSQL then plans it once instead of on every run. Planning the share
+check (five tables, two subqueries) cost 0.6 ms of the database's time per read, four times its
+execution. Only these queries are prepared: every other statement of the ORM stays client-side
+bound, as Django sends it. A transaction pooler in front of PostgreSQL (PgBouncer in transaction
+mode) would need its prepared-statement support switched on.
+
 Parameters are UUIDs and aware datetimes (what the share check needs); any other kind is refused.
 What else the queryset compiles to a parameter (a setting's value, a constant) is fixed at the
 first run on a connection; a settings change (tests override settings) compiles afresh. A date or
@@ -16,6 +23,7 @@ otherwise stop the clock at the first run (a share that ended would stay in forc
 """
 
 import datetime
+import functools
 import uuid
 import weakref
 from collections.abc import Callable
@@ -63,7 +71,7 @@ class PreparedQuery:
         params = list(compiled.params)
         for name, index in compiled.slots.items():
             params[index] = _prepared(values[name], connection)
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
@@ -101,6 +109,45 @@ class PreparedQuery:
 
     def forget(self) -> None:
         self._compiled.clear()
+
+
+# psycopg prepares a statement when asked (`prepare=True`) or after this many runs of the same text;
+# Django's own cursors bind client-side and are never prepared, so only our cursor asks.
+_ONLY_WHEN_ASKED = 2**31
+
+
+def _cursor(connection):
+    """A cursor of `connection` (through Django's wrapper: logged and counted like any query) that
+    prepares what it runs on PostgreSQL; the ordinary cursor elsewhere."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, register_tzloader
+    from psycopg.pq import Format
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django's default: nothing prepared at all
+        raw.prepare_threshold = _ONLY_WHEN_ASKED
+    with connection.wrap_database_errors:
+        cursor = _preparing_cursor_class()(raw)
+        # As Django's create_cursor: the session's time zone when the connection's loader differs.
+        if connection.timezone != raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
+            register_tzloader(connection.timezone, cursor)
+        return connection._prepare_cursor(cursor)
+
+
+@functools.cache
+def _preparing_cursor_class() -> type:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        """Django's server-side binding cursor, asking psycopg to prepare every statement it runs."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparingCursor
 
 
 def _marker(kind: type) -> Any:

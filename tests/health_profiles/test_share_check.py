@@ -179,3 +179,31 @@ def test_a_prepared_query_takes_only_its_named_uuid_and_datetime_parameters(pati
 
     assert by_patient.rows(who=patient_ayse.pk) == [{"id": ShareGrant.objects.get().id}]
     assert by_patient.rows(who=doctor_x.user.pk) == []
+
+
+def test_on_postgresql_the_share_check_is_a_prepared_statement_and_other_queries_are_not(patient_ayse, doctor_x):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side prepared statements are PostgreSQL's")
+
+    def prepared() -> list[tuple[str, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+            return cursor.fetchall()
+
+    def share_check_runs() -> list[int]:
+        return [runs for statement, runs in prepared() if "health_profiles_sharegrant" in statement]
+
+    full_profile(patient_ayse)
+    share_with(patient_ayse, doctor_x, categories=["allergy"])
+    before = sum(share_check_runs())
+    for _ in range(3):
+        assert share_active_for(doctor_user=doctor_x.user, patient_id=patient_ayse.pk) is not None
+    # An ORM query run as often is not prepared (Django binds it client-side).
+    for _ in range(3):
+        assert ShareGrant.objects.filter(patient_id=patient_ayse.pk).exists()
+
+    runs = share_check_runs()
+    assert len(runs) == 1 and runs[0] - before == 3  # one prepared statement, run three more times
+    assert not [statement for statement, _runs in prepared() if statement.startswith('SELECT 1 AS "a"')]
