@@ -96,7 +96,8 @@ def parse_args() -> argparse.Namespace:
     args.appointments = args.appointments or (200_000 if full else 4_000)
     args.patients = args.patients or (50_000 if full else 1_000)
     args.profiles = args.profiles if args.profiles is not None else (20 if full else 2)
-    args.levels = tuple(int(n) for n in args.levels.split(",")) if args.levels else LEVELS_FULL if full else LEVELS_SHORT
+    default_levels = LEVELS_FULL if full else LEVELS_SHORT
+    args.levels = tuple(int(n) for n in args.levels.split(",")) if args.levels else default_levels
     # Bookers: fresh patients for the booking phases (at most five bookings each, with different
     # doctors on different days: booking_plan needs their number coprime to the doctors').
     args.bookers = min(4_000 if full else 400, args.patients // 2)
