@@ -5,6 +5,7 @@ common case gets a clear answer, and turn the constraint's IntegrityError into S
 for the race the check cannot see.
 """
 
+import functools
 import logging
 import secrets
 import time as time_module
@@ -36,6 +37,7 @@ from appointments.models import (
     WorkingHours,
 )
 from medplatform.errors import NotFound, PermissionDenied, ValidationFailed
+from medplatform.prepared_queries import PreparedQuery
 from privacy import data_keys
 from privacy.context import SYSTEM, ActContext
 from privacy.guard import consent_hold
@@ -70,6 +72,22 @@ def _retrying(work: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+def _hold_query(*, patient_id, key, doctor_id):
+    patient_row = User.objects.filter(pk=patient_id).order_by().select_for_update(no_key=True).values("pk")
+    record = IdempotencyRecord.objects.filter(user_id=patient_id, key=key).order_by()
+    return (
+        Doctor.objects.select_related("user")
+        .select_for_update(of=("self",), no_key=True)
+        .annotate(patient_held=Subquery(patient_row), record_id=Subquery(record.values("id")[:1]))
+        .filter(pk=doctor_id)
+        .order_by()[:1]
+    )
+
+
+# `_hold_query` compiled once per connection (medplatform.prepared_queries).
+_HOLD = PreparedQuery(Doctor, _hold_query, write=True, patient_id=UUID, key=str, doctor_id=UUID)
+
+
 def _hold_patient_and_doctor(patient: User, doctor_id, idempotency_key: str | None) -> tuple[Doctor | None, int | None]:
     """The booking's locks in one statement, taken after the consent (the order of a withdrawal
     or an erasure): the doctor's row, the per-doctor lock of every availability writer
@@ -78,18 +96,12 @@ def _hold_patient_and_doctor(patient: User, doctor_id, idempotency_key: str | No
     patient at a time, so limits and idempotency keys are checked safely). Returns the doctor as
     it is under that lock (with its user; None when unknown) and the id of the patient's
     idempotency record for `idempotency_key`, if any."""
-    patient_row = User.objects.filter(pk=patient.pk).order_by().select_for_update(no_key=True).values("pk")
-    record = IdempotencyRecord.objects.filter(user_id=patient.pk, key=idempotency_key or "").order_by()
-    doctor = (
-        Doctor.objects.select_related("user")
-        .select_for_update(of=("self",), no_key=True)
-        .annotate(patient_held=Subquery(patient_row), record_id=Subquery(record.values("id")[:1]))
-        .filter(pk=doctor_id)
-        .order_by()
-        .first()
+    found = _HOLD.objects(
+        patient_id=patient.pk, key=idempotency_key or "", doctor_id=Doctor._meta.pk.to_python(doctor_id)
     )
-    if doctor is None:
+    if not found:
         return None, None
+    doctor = found[0]
     if doctor.patient_held is None:
         raise SlotUnavailable()
     locks.doctors_held([doctor.pk])
@@ -357,6 +369,45 @@ def _count(rows) -> Subquery:
     return Subquery(counted.values("n"))
 
 
+def _limits_query(
+    *, clinic_id, patient_id, doctor_id, start, end, day_start, day_end, now, exclude_id=None, with_data_key: bool
+):
+    """The query of `_clinic_with_patient_limits`, from ids and instants only (its parameters)."""
+    keys = data_keys.live_key(patient_id, VISIT_KEY_SCOPE) if with_data_key else {}
+    booked = Appointment.objects.filter(patient_id=patient_id, status=Appointment.Status.BOOKED)
+    if exclude_id is not None:
+        booked = booked.exclude(pk=exclude_id)
+    upcoming = booked.filter(start__gt=now)
+    return Clinic.objects.annotate(
+        overlapping=_count(booked.filter(start__lt=end, end__gt=start)),
+        upcoming=_count(upcoming),
+        same_day=_count(upcoming.filter(doctor_id=doctor_id, start__gte=day_start, start__lt=day_end)),
+        no_show_blocked_until=booking_block(patient=patient_id, now=now),
+        **keys,
+    ).filter(pk=clinic_id)
+
+
+# `_limits_query` compiled once per connection (medplatform.prepared_queries), per shape: with or
+# without an appointment left out (a reschedule), with or without the data key (a booking).
+_LIMITS = {
+    (excluding, with_data_key): PreparedQuery(
+        Clinic,
+        functools.partial(_limits_query, with_data_key=with_data_key),
+        clinic_id=UUID,
+        patient_id=UUID,
+        doctor_id=UUID,
+        start=datetime,
+        end=datetime,
+        day_start=datetime,
+        day_end=datetime,
+        now=datetime,
+        **({"exclude_id": UUID} if excluding else {}),
+    )
+    for excluding in (False, True)
+    for with_data_key in (False, True)
+}
+
+
 def _clinic_with_patient_limits(
     *,
     clinic_id,
@@ -374,19 +425,23 @@ def _clinic_with_patient_limits(
     local day, and the end of a no-show block at the clinic (standing); `with_data_key`: and the
     patient's live data key for the visit reason (privacy.data_keys.live_key), read under the
     booking's locks."""
-    keys = data_keys.live_key(patient.pk, VISIT_KEY_SCOPE) if with_data_key else {}
-    booked = Appointment.objects.filter(patient=patient, status=Appointment.Status.BOOKED)
-    if exclude is not None:
-        booked = booked.exclude(pk=exclude.pk)
-    upcoming = booked.filter(start__gt=now)
     day_start = datetime.combine(start.astimezone(zone(tz)).date(), time.min, tzinfo=zone(tz))
-    return Clinic.objects.annotate(
-        overlapping=_count(booked.filter(start__lt=end, end__gt=start)),
-        upcoming=_count(upcoming),
-        same_day=_count(upcoming.filter(doctor=doctor, start__gte=day_start, start__lt=day_start + timedelta(days=1))),
-        no_show_blocked_until=booking_block(patient=patient, now=now),
-        **keys,
-    ).get(pk=clinic_id)
+    values = {
+        "clinic_id": clinic_id,
+        "patient_id": patient.pk,
+        "doctor_id": doctor.pk,
+        "start": start,
+        "end": end,
+        "day_start": day_start,
+        "day_end": day_start + timedelta(days=1),
+        "now": now,
+    }
+    if exclude is not None:
+        values["exclude_id"] = exclude.pk
+    found = _LIMITS[(exclude is not None, with_data_key)].objects(**values)
+    if not found:
+        raise Clinic.DoesNotExist()
+    return found[0]
 
 
 def _check_patient(clinic: Clinic, *, rescheduling: bool = False) -> None:

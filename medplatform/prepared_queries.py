@@ -15,11 +15,17 @@ execution. Only these queries are prepared: every other statement of the ORM sta
 bound, as Django sends it. A transaction pooler in front of PostgreSQL (PgBouncer in transaction
 mode) would need its prepared-statement support switched on.
 
-Parameters are UUIDs and aware datetimes (what the share check needs); any other kind is refused.
-What else the queryset compiles to a parameter (a setting's value, a constant) is fixed at the
-first run on a connection; a settings change (tests override settings) compiles afresh. A date or
-time compiled in that is not a parameter is refused: a `timezone.now()` inside the queryset would
-otherwise stop the clock at the first run (a share that ended would stay in force).
+Parameters are UUIDs, aware datetimes and strings; a parameter may appear in the SQL more than once
+(each place gets the value) but must appear. What else the queryset compiles to a parameter (a
+setting's value, a constant) is fixed at the first run on a connection; a settings change (tests
+override settings) compiles afresh. A date or time compiled in that is not a parameter is refused:
+a `timezone.now()` inside the queryset would otherwise stop the clock at the first run (a share
+that ended would stay in force).
+
+`rows()` runs a `.values(...)` queryset and gives dicts; `objects()` runs a model queryset
+(`select_related`, annotations and `select_for_update` included) and gives its model instances as
+the ORM would. Each shape of a query (which filters, which annotations) is its own PreparedQuery:
+what varies between runs must be a parameter, never a branch inside `build`.
 """
 
 import datetime
@@ -27,77 +33,117 @@ import functools
 import uuid
 import weakref
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 from django.test.signals import setting_changed
 
-_KINDS = (uuid.UUID, datetime.datetime)
+_KINDS = (uuid.UUID, datetime.datetime, str)
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     params: tuple
-    slots: dict[str, int]  # parameter name -> its index among params
+    slots: dict[str, tuple[int, ...]]  # parameter name -> its places among params
     names: tuple[str, ...]  # the columns of a row, as the values() queryset names them
     compiler: Any  # for its converters (bound to this compilation's connection)
     converters: dict
+    instances: Callable[[list], list] | None  # rows -> model instances, for a model queryset
 
 
 class PreparedQuery:
-    """`build(**values)` returns a `.values(...)` queryset of `model`; `rows(**values)` runs it."""
+    """`build(**values)` returns a queryset of `model`: `rows(**values)` runs a `.values(...)` one,
+    `objects(**values)` a model one. `write`: the queryset writes or locks (`select_for_update`),
+    so it runs on the database for writes."""
 
-    def __init__(self, model: type[Model], build: Callable[..., QuerySet], **kinds: type):
+    def __init__(self, model: type[Model], build: Callable[..., QuerySet], *, write: bool = False, **kinds: type):
         for name, kind in kinds.items():
             if kind not in _KINDS:
-                raise TypeError(f"parameter {name}: only UUID and datetime parameters are supported")
+                raise TypeError(f"parameter {name}: only UUID, datetime and str parameters are supported")
         self.model = model
         self.build = build
+        self.write = write
         self.kinds = kinds
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         _every.add(self)
 
     def rows(self, **values) -> list[dict[str, Any]]:
         """The rows for these values, each a dict as the queryset's `.values()` gives."""
+        compiled, rows = self._run(values)
+        if compiled.instances is not None:
+            raise TypeError("rows() runs a .values(...) queryset; this one gives model instances: objects()")
+        return [dict(zip(compiled.names, row, strict=True)) for row in rows]
+
+    def objects(self, **values) -> list[Model]:
+        """The model instances for these values, as iterating the queryset gives them."""
+        compiled, rows = self._run(values)
+        if compiled.instances is None:
+            raise TypeError("objects() runs a model queryset; this one is .values(...): rows()")
+        return compiled.instances(rows)
+
+    def _run(self, values: dict) -> tuple[_Compiled, list]:
         if set(values) != set(self.kinds):
             raise TypeError(f"expected the parameters {sorted(self.kinds)}, got {sorted(values)}")
-        connection = connections[router.db_for_read(self.model)]
+        for name, value in values.items():
+            if not isinstance(value, self.kinds[name]):
+                raise TypeError(f"parameter {name}: expected {self.kinds[name].__name__}, got {type(value).__name__}")
+        alias = router.db_for_write(self.model) if self.write else router.db_for_read(self.model)
+        connection = connections[alias]
+        if self.write and connection.get_autocommit():
+            # As the ORM refuses it: outside a transaction, the lock would end with the statement.
+            raise TransactionManagementError("a locking prepared query must run inside a transaction")
         compiled = self._compiled.get(connection)
         if compiled is None:
-            compiled = self._compiled[connection] = self._compile(connection)
+            compiled = self._compiled[connection] = self._compile(connection, alias)
         params = list(compiled.params)
-        for name, index in compiled.slots.items():
-            params[index] = _prepared(values[name], connection)
+        for name, places in compiled.slots.items():
+            value = _prepared(values[name], connection)
+            for index in places:
+                params[index] = value
         with _cursor(connection) as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
-            rows = compiled.compiler.apply_converters(rows, compiled.converters)
-        return [dict(zip(compiled.names, row, strict=True)) for row in rows]
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return compiled, rows
 
-    def _compile(self, connection) -> _Compiled:
+    def _compile(self, connection, alias: str) -> _Compiled:
         markers = {name: _marker(kind) for name, kind in self.kinds.items()}
         queryset = self.build(**markers)
+        if queryset._for_write != self.write:
+            raise ValueError("a queryset that locks rows (select_for_update) needs write=True, and only it")
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+            raise ValueError("prefetch_related and related-manager querysets are not supported")
         query = queryset.query
         compiler = query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         slots = {}
         for name, marker in markers.items():
-            found = [index for index, param in enumerate(params) if param == _prepared(marker, connection)]
-            if len(found) != 1:
-                raise ValueError(f"parameter {name} appears {len(found)} times in the compiled query, not once")
-            slots[name] = found[0]
-        fixed = [param for index, param in enumerate(params) if index not in slots.values() and _is_instant(param)]
+            found = tuple(index for index, param in enumerate(params) if param == _prepared(marker, connection))
+            if not found:
+                raise ValueError(f"parameter {name} does not appear in the compiled query")
+            slots[name] = found
+        taken = {index for places in slots.values() for index in places}
+        fixed = [param for index, param in enumerate(params) if index not in taken and _is_instant(param)]
         if fixed:
             raise ValueError(f"the compiled query holds a date or time that is not a parameter: {fixed!r}")
-        # As ValuesIterable names a row's columns.
-        names = tuple(query.selected or (*query.extra_select, *query.values_select, *query.annotation_select))
         columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
-        if len(columns) != len(names):
-            raise ValueError("build() must return a .values(...) queryset")
+        if issubclass(queryset._iterable_class, ModelIterable):
+            names, instances = (), _instances(compiler, alias)
+        elif issubclass(queryset._iterable_class, ValuesIterable):
+            # As ValuesIterable names a row's columns.
+            names = tuple(query.selected or (*query.extra_select, *query.values_select, *query.annotation_select))
+            if len(columns) != len(names):
+                raise ValueError("a .values(...) queryset must name each of its columns")
+            instances = None
+        else:
+            raise ValueError("build() must return a model queryset or a .values(...) one")
         return _Compiled(
             sql=sql,
             params=tuple(params),
@@ -105,10 +151,33 @@ class PreparedQuery:
             names=names,
             compiler=compiler,
             converters=compiler.get_converters(columns),
+            instances=instances,
         )
 
     def forget(self) -> None:
         self._compiled.clear()
+
+
+def _instances(compiler, alias: str) -> Callable[[list], list]:
+    """Model instances from converted rows, as django.db.models.query.ModelIterable builds them."""
+    klass_info, select, annotation_col_map = compiler.klass_info, compiler.select, compiler.annotation_col_map
+    model = klass_info["model"]
+    first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    init_list = [column[0].target.attname for column in select[first:last]]
+    related_populators = get_related_populators(klass_info, select, alias)
+
+    def build(rows: list) -> list:
+        built = []
+        for row in rows:
+            instance = model.from_db(alias, init_list, row[first:last])
+            for populator in related_populators:
+                populator.populate(row, instance)
+            for name, position in (annotation_col_map or {}).items():
+                setattr(instance, name, row[position])
+            built.append(instance)
+        return built
+
+    return build
 
 
 # psycopg prepares a statement when asked (`prepare=True`) or after this many runs of the same text;
@@ -134,7 +203,10 @@ def _cursor(connection):
         # As Django's create_cursor: the session's time zone when the connection's loader differs.
         if connection.timezone != raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
             register_tzloader(connection.timezone, cursor)
-        return connection._prepare_cursor(cursor)
+        connection.validate_thread_sharing()
+        if connection.queries_logged:  # as Django's own cursor: debug logging, tests counting queries
+            return _debug_wrapper_class()(cursor, connection)
+        return connection.make_cursor(cursor)
 
 
 @functools.cache
@@ -150,9 +222,29 @@ def _preparing_cursor_class() -> type:
     return PreparingCursor
 
 
+@functools.cache
+def _debug_wrapper_class() -> type:
+    from django.db.backends.postgresql.base import CursorDebugWrapper
+
+    class PreparedDebugWrapper(CursorDebugWrapper):
+        """Logs the statement with its values in place, as the client-side bound ones are logged
+        (Django reads that text back from a client-side cursor, which this is not)."""
+
+        @contextmanager
+        def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+            if use_last_executed_query and sql is not None and not many:
+                sql = self.db.ops.compose_sql(sql, params)
+            with super().debug_sql(sql, params, use_last_executed_query=False, many=many):
+                yield
+
+    return PreparedDebugWrapper
+
+
 def _marker(kind: type) -> Any:
     if kind is uuid.UUID:
         return uuid.uuid4()
+    if kind is str:
+        return f"\ue000prepared-query-marker-{uuid.uuid4().hex}"  # a private-use character: no real value
     # A random instant of 1901: no real parameter of ours is one.
     return datetime.datetime(1901, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
         microseconds=uuid.uuid4().int % (364 * 86_400_000_000)
@@ -173,13 +265,15 @@ def _is_instant(param: Any) -> bool:
 
 
 def _prepared(value: Any, connection) -> Any:
-    """The value as the ORM hands it to the database driver (UUIDField, DateTimeField)."""
+    """The value as the ORM hands it to the database driver (UUIDField, DateTimeField, CharField)."""
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
             raise ValueError("a datetime parameter must be aware")
         return connection.ops.adapt_datetimefield_value(value)
     if isinstance(value, uuid.UUID):
         return value if connection.features.has_native_uuid_field else value.hex
+    if isinstance(value, str):
+        return value
     raise TypeError(f"unsupported parameter type {type(value).__name__}")
 
 

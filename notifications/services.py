@@ -27,7 +27,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from uuid import UUID
 
 from django.conf import settings
@@ -40,6 +40,7 @@ from accounts.models import User
 from accounts.permissions import guardian_of
 from medplatform.encryption import keyed_hash, keyed_hashes
 from medplatform.errors import ConsentRequired
+from medplatform.prepared_queries import PreparedQuery
 from notifications.channels import Accepted, Outgoing, PermanentSendError, TransientSendError, channel_for
 from notifications.messages import context_check, language_of, render
 from notifications.models import (
@@ -110,23 +111,48 @@ def _count(rows) -> Subquery:
     )
 
 
-def _outbox_state(*, recipient: User, kind: str, event_key: str, appointment_id: str | None, now: datetime) -> dict:
-    """In one query: the recipient's channel preferences, how many rows this event already has,
-    and the counts the daily caps compare (per user, per appointment, per phone number)."""
-    recent = Notification.objects.filter(created_at__gte=now - timedelta(days=1)).exclude(last_error=CAPPED)
+def _outbox_state_query(*, recipient_id, event_key, since, appointment_id=None, **hashes):
+    """The query of `_outbox_state`, from its parameters (`hash_0`, `hash_1`, ...: the recipient's
+    phone under each configured key, when the phone may receive)."""
+    recent = Notification.objects.filter(created_at__gte=since).exclude(last_error=CAPPED)
     counts = {
         "existing": _count(Notification.objects.filter(event_key=event_key, recipient=OuterRef("pk"))),
         "per_user": _count(recent.filter(recipient=OuterRef("pk"))),
     }
     if appointment_id is not None:
         counts["per_appointment"] = _count(recent.filter(appointment_id=appointment_id))
-    if phone_may_receive(recipient, kind):
-        hashes = keyed_hashes(str(recipient.phone), purpose="notification_destination")
-        counts["per_number"] = _count(recent.filter(destination_hash__in=hashes))
+    if hashes:
+        counts["per_number"] = _count(recent.filter(destination_hash__in=[hashes[name] for name in sorted(hashes)]))
     preference = [f"notification_preference__{name}" for name in ("id", *PREFERENCE_CHANNELS)]
+    return User.objects.filter(pk=recipient_id).annotate(**counts).values(*preference, *counts)
+
+
+@cache
+def _outbox_state_prepared(*, for_appointment: bool, hashes: int) -> PreparedQuery:
+    """`_outbox_state_query` compiled once per connection (medplatform.prepared_queries), per shape."""
+    kinds = {"recipient_id": UUID, "event_key": str, "since": datetime}
+    if for_appointment:
+        kinds["appointment_id"] = UUID
+    kinds.update({f"hash_{index}": str for index in range(hashes)})
+    return PreparedQuery(User, _outbox_state_query, **kinds)
+
+
+def _outbox_state(*, recipient: User, kind: str, event_key: str, appointment_id: str | None, now: datetime) -> dict:
+    """In one query: the recipient's channel preferences, how many rows this event already has,
+    and the counts the daily caps compare (per user, per appointment, per phone number)."""
+    values = {"recipient_id": recipient.pk, "event_key": event_key, "since": now - timedelta(days=1)}
+    if appointment_id is not None:
+        values["appointment_id"] = UUID(appointment_id)
+    hashes = (
+        keyed_hashes(str(recipient.phone), purpose="notification_destination")
+        if phone_may_receive(recipient, kind)
+        else []
+    )
+    values.update({f"hash_{index}": value for index, value in enumerate(hashes)})
+    prepared = _outbox_state_prepared(for_appointment=appointment_id is not None, hashes=len(hashes))
     # One per recipient of an event (the patient; the doctor too when the patient cancels), never
-    # per row of a list: indexing rather than .get(), which the N+1 detector counts per call site.
-    return User.objects.filter(pk=recipient.pk).annotate(**counts).values(*preference, *counts)[0]
+    # per row of a list.
+    return prepared.rows(**values)[0]
 
 
 def message_recipient(recipient: User, kind: str) -> User:

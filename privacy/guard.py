@@ -9,13 +9,18 @@
   their access log. API views and portal pages never audit on their own.
 """
 
+import datetime
+import functools
+import uuid
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 
 from accounts.models import Doctor, User
 from medplatform.errors import ConsentRequired
+from medplatform.prepared_queries import PreparedQuery
 from privacy.context import SYSTEM, ActContext
 from privacy.models import AuditEntry, ConsentEvent
 from privacy.services import audit_record, consent_active_grants
@@ -35,15 +40,37 @@ def consent_hold(*, subject: User, purpose: str, scope: Doctor | None = None) ->
     transaction ends; raise ConsentRequired (naming the purpose) when there is none."""
     if not transaction.get_connection().in_atomic_block:
         raise HoldOutsideTransaction("consent_hold must run inside the writing transaction")
-    grants = consent_active_grants(subject=subject, purpose=purpose, doctor=scope)
+    lock, look = _hold_queries(purpose, scoped=scope is not None)
+    values = {"subject_id": subject.pk, "now": timezone.now()}
+    if scope is not None:
+        values["doctor_id"] = scope.pk
     # FOR UPDATE waits for a withdrawal that holds the grant; the withdrawal event is another row,
     # so the locked read cannot see it. A second look in a new statement (a fresh snapshot under
     # READ COMMITTED) does.
-    locked = list(grants.select_for_update(of=("self",)).order_by("id"))
-    if not locked or not grants.exists():
+    locked = lock.objects(**values)
+    if not locked or not look.rows(**values):
         raise ConsentRequired(purpose=purpose)
     consent_held.send(sender=ConsentEvent, subject=subject, purpose=purpose, grants=locked)
     return locked
+
+
+@functools.cache
+def _hold_queries(purpose: str, *, scoped: bool) -> tuple[PreparedQuery, PreparedQuery]:
+    """`consent_active_grants` for a purpose (with a doctor's scope or without), compiled once per
+    connection (medplatform.prepared_queries): the locking read and the second look."""
+
+    def grants(*, subject_id, now, doctor_id=None):
+        return consent_active_grants(subject=subject_id, purpose=purpose, doctor=doctor_id, now=now)
+
+    kinds = {"subject_id": uuid.UUID, "now": datetime.datetime, **({"doctor_id": uuid.UUID} if scoped else {})}
+    lock = PreparedQuery(
+        ConsentEvent,
+        lambda **values: grants(**values).select_for_update(of=("self",)).order_by("id"),
+        write=True,
+        **kinds,
+    )
+    look = PreparedQuery(ConsentEvent, lambda **values: grants(**values).values("id")[:1], **kinds)
+    return lock, look
 
 
 def sensitive_read(

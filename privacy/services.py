@@ -35,8 +35,11 @@ def current_version(purpose: str) -> int | None:
     return newest.first()
 
 
-def consent_active_grants(*, subject: User, purpose: str, doctor: Doctor | None = None) -> QuerySet[ConsentEvent]:
-    """Grants in force: not withdrawn, not expired, and given on the current notice version.
+def consent_active_grants(
+    *, subject: User, purpose: str, doctor: Doctor | None = None, now: datetime | None = None
+) -> QuerySet[ConsentEvent]:
+    """Grants in force (at `now`, by default the present): not withdrawn, not expired, and given on
+    the current notice version.
 
     The current version is a subquery, not a query of its own: `consent_hold` runs this on every
     write under a consent, and the notice may change between two of them."""
@@ -47,7 +50,7 @@ def consent_active_grants(*, subject: User, purpose: str, doctor: Doctor | None 
         action=ConsentEvent.Action.GRANT,
         withdrawal__isnull=True,
         text_version=Subquery(newest),
-    ).exclude(expires_at__lte=timezone.now())
+    ).exclude(expires_at__lte=timezone.now() if now is None else now)
     if doctor is not None:
         grants = grants.filter(doctor=doctor)
     return grants

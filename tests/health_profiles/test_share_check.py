@@ -149,17 +149,20 @@ def test_a_malformed_patient_id_is_refused_as_before(doctor_x):
         share_active_for(doctor_user=doctor_x.user, patient_id="not-a-uuid")
 
 
-def test_a_prepared_query_takes_only_its_named_uuid_and_datetime_parameters(patient_ayse, doctor_x):
+def test_a_prepared_query_takes_only_its_named_parameters_of_the_supported_kinds(patient_ayse, doctor_x):
     with pytest.raises(TypeError):
         PreparedQuery(ShareGrant, lambda n: ShareGrant.objects.values("id"), n=int)
-    # A parameter that the query does not use once is refused when compiled.
+    # A parameter the query uses twice gets the value in both places; one it does not use is refused.
     twice = PreparedQuery(
         ShareGrant,
         lambda who: ShareGrant.objects.filter(Q(patient_id=who) | Q(doctor__user_id=who)).values("id"),
         who=uuid.UUID,
     )
-    with pytest.raises(ValueError, match="appears 2 times"):
-        twice.rows(who=patient_ayse.pk)
+    unused = PreparedQuery(ShareGrant, lambda who: ShareGrant.objects.values("id"), who=uuid.UUID)
+    with pytest.raises(ValueError, match="does not appear"):
+        unused.rows(who=patient_ayse.pk)
+    with pytest.raises(TypeError, match="expected UUID"):
+        twice.rows(who=str(patient_ayse.pk))
     by_patient = PreparedQuery(
         ShareGrant, lambda who: ShareGrant.objects.filter(patient_id=who).values("id"), who=uuid.UUID
     )
@@ -179,6 +182,10 @@ def test_a_prepared_query_takes_only_its_named_uuid_and_datetime_parameters(pati
 
     assert by_patient.rows(who=patient_ayse.pk) == [{"id": ShareGrant.objects.get().id}]
     assert by_patient.rows(who=doctor_x.user.pk) == []
+    share = ShareGrant.objects.get()
+    assert twice.rows(who=patient_ayse.pk) == [{"id": share.id}]
+    assert twice.rows(who=doctor_x.user.pk) == [{"id": share.id}]
+    assert twice.rows(who=uuid.uuid4()) == []
 
 
 def test_on_postgresql_the_share_check_is_a_prepared_statement_and_other_queries_are_not(patient_ayse, doctor_x):
