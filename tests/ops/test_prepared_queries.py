@@ -1,0 +1,106 @@
+"""medplatform.prepared_queries: a query compiled once per connection must answer exactly as the
+queryset it is compiled from, whatever the values of a run, and refuse what it cannot keep exact."""
+
+import datetime
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Doctor
+from medplatform.prepared_queries import PreparedQuery
+from tests.factories import DoctorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def doctors_by(*, user_id, email):
+    """Select-related user, an annotation, a str parameter used twice."""
+    return (
+        Doctor.objects.select_related("user")
+        .annotate(clinic_count=Count("clinics"))
+        .filter(Q(user_id=user_id) | Q(user__email=email) | Q(user__first_name=email))
+        .order_by("id")
+    )
+
+
+BY = PreparedQuery(Doctor, doctors_by, user_id=uuid.UUID, email=str)
+
+
+def test_objects_are_the_instances_the_orm_builds_for_any_values(doctor_x, doctor_y):
+    for user_id, email in [
+        (doctor_x.user.pk, doctor_y.user.email),
+        (doctor_y.user.pk, "nobody@example.test"),
+        (uuid.uuid4(), doctor_x.user.email),
+        (uuid.uuid4(), "nobody@example.test"),
+    ]:
+        expected = list(doctors_by(user_id=user_id, email=email))
+        with CaptureQueriesContext(connection) as captured:
+            found = BY.objects(user_id=user_id, email=email)
+            # The related user is loaded with the doctor, as select_related does: no query of its own.
+            shown = [(d.pk, d.user.pk, d.user.email, d.user.full_name, d.clinic_count, d.title) for d in found]
+        assert len(captured.captured_queries) == 1
+        assert shown == [(d.pk, d.user.pk, d.user.email, d.user.full_name, d.clinic_count, d.title) for d in expected]
+        assert all(not d._state.adding and d._state.db == "default" for d in found)
+
+
+def test_a_statement_is_logged_with_its_values_in_place(doctor_x):
+    with CaptureQueriesContext(connection) as captured:
+        BY.objects(user_id=doctor_x.user.pk, email="o'brien@example.test")
+    (logged,) = [query["sql"] for query in captured.captured_queries]
+    assert "o''brien@example.test" in logged
+    assert str(doctor_x.user.pk) in logged or doctor_x.user.pk.hex in logged
+
+
+def test_rows_and_objects_each_run_their_kind_of_queryset(doctor_x):
+    with pytest.raises(TypeError, match="objects"):
+        BY.rows(user_id=doctor_x.user.pk, email="")
+    values = PreparedQuery(
+        Doctor, lambda user_id: Doctor.objects.filter(user_id=user_id).values("id"), user_id=uuid.UUID
+    )
+    assert values.rows(user_id=doctor_x.user.pk) == [{"id": doctor_x.pk}]
+    with pytest.raises(TypeError, match="rows"):
+        values.objects(user_id=doctor_x.user.pk)
+
+
+def test_a_locking_queryset_must_say_it_writes_and_the_others_must_not(doctor_x):
+    def locking(user_id):
+        return Doctor.objects.select_for_update().filter(user_id=user_id)
+
+    with pytest.raises(ValueError, match="write=True"):
+        PreparedQuery(Doctor, locking, user_id=uuid.UUID).objects(user_id=doctor_x.user.pk)
+    with pytest.raises(ValueError, match="write=True"):
+        PreparedQuery(Doctor, doctors_by, write=True, user_id=uuid.UUID, email=str).objects(
+            user_id=doctor_x.user.pk, email=""
+        )
+    assert [
+        d.pk for d in PreparedQuery(Doctor, locking, write=True, user_id=uuid.UUID).objects(user_id=doctor_x.user.pk)
+    ] == [doctor_x.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_refuses_to_run_outside_a_transaction():
+    doctor = DoctorFactory()
+    locking = PreparedQuery(
+        Doctor,
+        lambda user_id: Doctor.objects.select_for_update().filter(user_id=user_id),
+        write=True,
+        user_id=uuid.UUID,
+    )
+    with transaction.atomic():
+        assert [d.pk for d in locking.objects(user_id=doctor.user.pk)] == [doctor.pk]
+    # Compiled already: the check is the prepared query's own, not the ORM's at compile time.
+    with pytest.raises(TransactionManagementError):
+        locking.objects(user_id=doctor.user.pk)
+
+
+def test_a_value_of_another_kind_is_refused(doctor_x):
+    with pytest.raises(TypeError, match="expected str"):
+        BY.objects(user_id=doctor_x.user.pk, email=None)
+    with pytest.raises(TypeError, match="expected UUID"):
+        BY.objects(user_id=str(doctor_x.user.pk), email="")
+    with pytest.raises(TypeError, match="supported"):
+        PreparedQuery(Doctor, doctors_by, user_id=uuid.UUID, email=datetime.date)
