@@ -178,8 +178,7 @@ def touch_doctors(
         return
     doctor_ids = sorted(spans_by_doctor, key=str)
     locks.check_held(doctor_ids)
-    cache_versions.bump_doctors(doctor_ids)
-    cache_versions.bump_days(days)  # searches for a day: any doctor may now be free, or not
+    cache_versions.bump_doctors(doctor_ids, days=days)
     if schedule is not None and schedule.covers(first_day=min(days), last_day=max(days)):
         (doctor_id,) = doctor_ids
         rows = rows_from(

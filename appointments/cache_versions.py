@@ -71,28 +71,40 @@ def _bump(keys: list[str]) -> None:
 
 def _bump_now_and_at_commit(keys: list[str]) -> None:
     """Replace the versions now and again once the transaction commits (see the module docstring).
-    An entry stored between the two, from a read of what was committed, is dropped by the second."""
+    An entry stored between the two, from a read of what was committed, is dropped by the second.
+
+    Every key a transaction bumps is replaced again by one call after its commit (a booking bumps
+    its doctor's, the day's and ANY_DOCTOR: one round trip to the cache, not one per bump). A
+    savepoint rolled back may leave its keys in that call: an extra replacement only makes entries
+    miss."""
     _bump(keys)
-    transaction.on_commit(lambda: _bump(keys))
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _bump(keys)  # as on_commit outside a transaction: at once
+        return
+    flush = getattr(connection, "_cache_versions_flush", None)
+    # Registered in this transaction and not dropped with a rolled-back savepoint: add to it.
+    if flush is None or not any(entry[1] is flush for entry in connection.run_on_commit):
+        pending: set[str] = set()
+
+        def flush() -> None:
+            _bump(sorted(pending))
+
+        flush.pending = pending
+        connection._cache_versions_flush = flush
+        transaction.on_commit(flush)
+    flush.pending.update(keys)
 
 
-def bump_doctors(doctor_ids) -> None:
+def bump_doctors(doctor_ids, *, days=()) -> None:
     """After the current transaction commits (at once outside one): every cached answer showing
-    these doctors' free time is out of date."""
+    these doctors' free time is out of date, and with `days` (local days), every search filtered
+    on one of them (`available_on`): any doctor may now be free that day, or not."""
     if not enabled():
         return
     keys = sorted({doctor_key(doctor_id) for doctor_id in doctor_ids})
     if keys:
-        _bump_now_and_at_commit([*keys, ANY_DOCTOR])
-
-
-def bump_days(days) -> None:
-    """As bump_doctors, for every search filtered on one of these local days (`available_on`)."""
-    if not enabled():
-        return
-    keys = sorted({day_key(day) for day in days})
-    if keys:
-        _bump_now_and_at_commit(keys)
+        _bump_now_and_at_commit([*keys, ANY_DOCTOR, *sorted({day_key(day) for day in days})])
 
 
 def bump_search() -> None:

@@ -170,3 +170,39 @@ def test_off_without_a_shared_cache_and_reads_the_database(api, schedule_x, day,
         starts(api, schedule_x, day)
     TimeOff.objects.create(doctor=schedule_x, start=at(day, 9), end=at(day, 12))  # no service, no version
     assert starts(api, schedule_x, day)[0] == at(day, 12).isoformat()
+
+
+def test_a_transaction_replaces_every_version_it_bumped_once_more_after_commit_in_one_call(day):
+    import uuid
+
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from appointments import cache_versions
+
+    def flushes():
+        return [
+            f
+            for _sids, f, _robust in transaction.get_connection().run_on_commit
+            if f.__module__ == "appointments.cache_versions"
+        ]
+
+    one, two = uuid.uuid4(), uuid.uuid4()
+    keys = [cache_versions.doctor_key(one), cache_versions.doctor_key(two), cache_versions.ANY_DOCTOR]
+    keys += [cache_versions.day_key(day), cache_versions.SEARCH]
+    assert flushes() == []
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            cache_versions.bump_everything()  # its callback goes with the savepoint
+            raise RuntimeError
+        assert flushes() == []
+        cache_versions.bump_doctors([one], days=[day])
+        cache_versions.bump_doctors([two])
+        cache_versions.bump_search()
+    during = cache.get_many(keys)
+    assert set(during) == set(keys)  # replaced at once, for reads later in the transaction
+    (flush,) = flushes()  # one call after the commit, for all of them
+    assert flush.pending == set(keys)
+    flush()
+    after = cache.get_many(keys)
+    assert all(after[key] != during[key] for key in keys)
