@@ -1,8 +1,10 @@
 """Reads: scoped appointment lists and the data slot computation needs, in fixed query counts."""
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 
 from django.db import connections
 from django.db.models import (
@@ -27,6 +29,7 @@ from appointments import availability, held_time
 from appointments.availability import Busy, Pause, Shift, Slot
 from appointments.models import Appointment, Break, TimeOff, WorkingHours
 from medplatform.errors import NotFound
+from medplatform.prepared_queries import PreparedQuery
 from privacy.context import SYSTEM, ActContext
 from privacy.guard import sensitive_read
 
@@ -100,16 +103,13 @@ class Schedules:
             doctor_ids = list(doctor_ids)
             if not doctor_ids:
                 return
-        hours = WorkingHours.objects.filter(doctor_id__in=doctor_ids).order_by()
-        pauses = Break.objects.filter(doctor_id__in=doctor_ids).order_by()
-        if weekdays is not None:
-            hours = hours.filter(weekday__in=list(weekdays))
-            pauses = pauses.filter(weekday__in=list(weekdays))
-        # Working hours and breaks in one statement (UNION ALL): a break is a row without slot minutes.
-        breaks = pauses.annotate(**PAUSE_PADDING).values_list(*PAUSE_COLUMNS)
-        for doctor_id, weekday, t0, t1, minutes, clinic_id, tz, notice, horizon, kinds in hours.values_list(
-            *SHIFT_COLUMNS
-        ).union(breaks, all=True):
+        # One doctor (a booking, a doctor's slots, the index of one doctor): the same queries,
+        # compiled once per connection (medplatform.prepared_queries).
+        one = None
+        if not isinstance(doctor_ids, QuerySet) and len(doctor_ids) == 1 and weekdays is None:
+            one = Doctor._meta.pk.to_python(doctor_ids[0])
+        shift_rows = _ONE_DOCTOR_SHIFTS.tuples(doctor_id=one) if one else _shift_rows(doctor_ids, weekdays)
+        for doctor_id, weekday, t0, t1, minutes, clinic_id, tz, notice, horizon, kinds in shift_rows:
             if minutes is None:
                 self.pauses[doctor_id].append(Pause(weekday, t0, t1, clinic_id))
                 continue
@@ -130,22 +130,16 @@ class Schedules:
         if window is None:
             return  # nobody works then: no slots, nothing else to load
         start, end = window
-        time_off = TimeOff.objects.filter(doctor_id__in=doctor_ids, start__lt=end, end__gt=start)
-        booked = Appointment.objects.filter(
-            doctor_id__in=doctor_ids, status=Appointment.Status.BOOKED, start__lt=end, end__gt=start
-        )
-        if exclude_appointment is not None:
-            booked = booked.exclude(pk=exclude_appointment.pk)
-        held = held_time.held_rows(doctor_ids, start=start, end=end, for_patient=for_patient)
-        busy_sets = [rows.annotate(anybody=NOT_ONLY_FOR_ANYBODY) for rows in (time_off, booked, *held)]
-        if for_patient is not None:
-            # Held for anybody, the patient's own holds among them (the others twice: harmless).
-            busy_sets += [
-                rows.annotate(anybody=ONLY_FOR_ANYBODY)
-                for rows in held_time.held_rows(doctor_ids, start=start, end=end)
-            ]
-        # Time off, bookings and held time are all busy time: one query (UNION ALL), not three.
-        for doctor_id, busy_start, busy_end, anybody in _intervals_in_micros(*busy_sets):
+        exclude_id = None if exclude_appointment is None else exclude_appointment.pk
+        patient_id = None if for_patient is None else for_patient.pk
+        if one:
+            values = {"doctor_id": one, "start": start, "end": end}
+            values.update({"exclude_id": exclude_id} if exclude_id else {})
+            values.update({"patient_id": patient_id} if patient_id else {})
+            rows = _one_doctor_busy(excluding=bool(exclude_id), for_patient=bool(patient_id)).tuples(**values)
+        else:
+            rows = _busy_rows(doctor_ids, start=start, end=end, exclude_id=exclude_id, patient_id=patient_id)
+        for doctor_id, busy_start, busy_end, anybody in _in_micros(rows):
             (self._held_for_patient if anybody else busy)[doctor_id].append((busy_start, busy_end))
         self.busy = {doctor_id: Busy.of_micros(intervals) for doctor_id, intervals in busy.items()}
         self._busy_intervals = busy
@@ -192,13 +186,38 @@ class EpochMicroseconds(Func):
     output_field = BigIntegerField()
 
 
-def _intervals_in_micros(*querysets: QuerySet) -> Iterable[tuple]:
-    """(doctor_id, start, end, anybody) of time off, bookings or held time, start and end in epoch
-    microseconds, from every queryset given (each annotated with `anybody`), in one query (UNION ALL).
+def _shift_rows(doctor_ids, weekdays=None) -> QuerySet:
+    """Working hours and breaks in one statement (UNION ALL): a break is a row without slot minutes."""
+    hours = WorkingHours.objects.filter(doctor_id__in=doctor_ids).order_by()
+    pauses = Break.objects.filter(doctor_id__in=doctor_ids).order_by()
+    if weekdays is not None:
+        hours = hours.filter(weekday__in=list(weekdays))
+        pauses = pauses.filter(weekday__in=list(weekdays))
+    breaks = pauses.annotate(**PAUSE_PADDING).values_list(*PAUSE_COLUMNS)
+    return hours.values_list(*SHIFT_COLUMNS).union(breaks, all=True)
 
-    PostgreSQL computes the integers: parsing the thousands of timestamps a search loads into
-    datetimes took longer than all its slot arithmetic. Other databases' are converted here."""
-    first, *others = [rows.order_by() for rows in querysets]
+
+def _busy_rows(doctor_ids, *, start, end, exclude_id=None, patient_id=None) -> QuerySet:
+    """(doctor_id, start, end, anybody) of time off, bookings and held time overlapping [start,
+    end), in one statement (UNION ALL); `anybody`: busy only for the index (held for the patient
+    `patient_id`, whose own holds are free to them). Start and end are epoch microseconds on
+    PostgreSQL, which computes them (parsing the thousands of timestamps a search loads took longer
+    than all its slot arithmetic); `_in_micros` converts other databases' datetimes."""
+    time_off = TimeOff.objects.filter(doctor_id__in=doctor_ids, start__lt=end, end__gt=start)
+    booked = Appointment.objects.filter(
+        doctor_id__in=doctor_ids, status=Appointment.Status.BOOKED, start__lt=end, end__gt=start
+    )
+    if exclude_id is not None:
+        booked = booked.exclude(pk=exclude_id)
+    for_patient = None if patient_id is None else User(pk=patient_id)
+    held = held_time.held_rows(doctor_ids, start=start, end=end, for_patient=for_patient)
+    busy_sets = [rows.annotate(anybody=NOT_ONLY_FOR_ANYBODY) for rows in (time_off, booked, *held)]
+    if for_patient is not None:
+        # Held for anybody, the patient's own holds among them (the others twice: harmless).
+        busy_sets += [
+            rows.annotate(anybody=ONLY_FOR_ANYBODY) for rows in held_time.held_rows(doctor_ids, start=start, end=end)
+        ]
+    first, *others = [rows.order_by() for rows in busy_sets]
     if connections[first.db].vendor == "postgresql":
         first, *others = [
             rows.annotate(start_us=EpochMicroseconds("start"), end_us=EpochMicroseconds("end")).values_list(
@@ -206,13 +225,28 @@ def _intervals_in_micros(*querysets: QuerySet) -> Iterable[tuple]:
             )
             for rows in (first, *others)
         ]
-        return first.union(*others, all=True) if others else first
-    first, *others = [rows.values_list("doctor_id", "start", "end", "anybody") for rows in (first, *others)]
-    rows = first.union(*others, all=True) if others else first
-    return (
-        (doctor_id, availability.micros(start), availability.micros(end), anybody)
-        for doctor_id, start, end, anybody in rows
-    )
+    else:
+        first, *others = [rows.values_list("doctor_id", "start", "end", "anybody") for rows in (first, *others)]
+    return first.union(*others, all=True) if others else first
+
+
+def _in_micros(rows: Iterable[tuple]) -> Iterable[tuple]:
+    """`_busy_rows`' rows with start and end in epoch microseconds, whatever the database gave."""
+    for doctor_id, start, end, anybody in rows:
+        if isinstance(start, datetime):
+            start, end = availability.micros(start), availability.micros(end)
+        yield doctor_id, start, end, anybody
+
+
+_ONE_DOCTOR_SHIFTS = PreparedQuery(WorkingHours, lambda doctor_id: _shift_rows([doctor_id]), doctor_id=UUID)
+
+
+@functools.cache
+def _one_doctor_busy(*, excluding: bool, for_patient: bool) -> PreparedQuery:
+    kinds = {"doctor_id": UUID, "start": datetime, "end": datetime}
+    kinds.update({"exclude_id": UUID} if excluding else {})
+    kinds.update({"patient_id": UUID} if for_patient else {})
+    return PreparedQuery(Appointment, lambda doctor_id, **values: _busy_rows([doctor_id], **values), **kinds)
 
 
 def _busy_window(shifts: list[Shift], first_day: date, last_day: date) -> tuple[datetime, datetime] | None:

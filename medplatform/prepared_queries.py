@@ -22,7 +22,8 @@ override settings) compiles afresh. A date or time compiled in that is not a par
 a `timezone.now()` inside the queryset would otherwise stop the clock at the first run (a share
 that ended would stay in force).
 
-`rows()` runs a `.values(...)` queryset and gives dicts; `objects()` runs a model queryset
+`rows()` runs a `.values(...)` queryset and gives dicts, `tuples()` a `.values_list(...)` one (a
+UNION of them too) and gives tuples; `objects()` runs a model queryset
 (`select_related`, annotations and `select_for_update` included) and gives its model instances as
 the ORM would. Each shape of a query (which filters, which annotations) is its own PreparedQuery:
 what varies between runs must be a parameter, never a branch inside `build`.
@@ -39,7 +40,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesIterable, ValuesListIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 from django.test.signals import setting_changed
 
@@ -76,15 +77,22 @@ class PreparedQuery:
     def rows(self, **values) -> list[dict[str, Any]]:
         """The rows for these values, each a dict as the queryset's `.values()` gives."""
         compiled, rows = self._run(values)
-        if compiled.instances is not None:
-            raise TypeError("rows() runs a .values(...) queryset; this one gives model instances: objects()")
+        if not compiled.names:
+            raise TypeError("rows() runs a .values(...) queryset: objects() or tuples() runs this one")
         return [dict(zip(compiled.names, row, strict=True)) for row in rows]
+
+    def tuples(self, **values) -> list[tuple]:
+        """The rows for these values, each a tuple as the queryset's `.values_list(...)` gives."""
+        compiled, rows = self._run(values)
+        if compiled.instances is not None or compiled.names:
+            raise TypeError("tuples() runs a .values_list(...) queryset")
+        return [tuple(row) for row in rows]
 
     def objects(self, **values) -> list[Model]:
         """The model instances for these values, as iterating the queryset gives them."""
         compiled, rows = self._run(values)
         if compiled.instances is None:
-            raise TypeError("objects() runs a model queryset; this one is .values(...): rows()")
+            raise TypeError("objects() runs a model queryset: rows() or tuples() runs this one")
         return compiled.instances(rows)
 
     def _run(self, values: dict) -> tuple[_Compiled, list]:
@@ -142,8 +150,10 @@ class PreparedQuery:
             if len(columns) != len(names):
                 raise ValueError("a .values(...) queryset must name each of its columns")
             instances = None
+        elif queryset._iterable_class is ValuesListIterable:
+            names, instances = (), None
         else:
-            raise ValueError("build() must return a model queryset or a .values(...) one")
+            raise ValueError("build() must return a model queryset, a .values(...) or a .values_list(...) one")
         return _Compiled(
             sql=sql,
             params=tuple(params),

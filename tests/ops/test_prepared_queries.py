@@ -10,9 +10,9 @@ from django.db.models import Count, Q
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Doctor
+from accounts.models import Doctor, User
 from medplatform.prepared_queries import PreparedQuery
-from tests.factories import DoctorFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,18 +83,15 @@ def test_a_locking_queryset_must_say_it_writes_and_the_others_must_not(doctor_x)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_locking_query_refuses_to_run_outside_a_transaction():
-    doctor = DoctorFactory()
+    user = UserFactory()
     locking = PreparedQuery(
-        Doctor,
-        lambda user_id: Doctor.objects.select_for_update().filter(user_id=user_id),
-        write=True,
-        user_id=uuid.UUID,
+        User, lambda user_id: User.objects.select_for_update().filter(pk=user_id), write=True, user_id=uuid.UUID
     )
     with transaction.atomic():
-        assert [d.pk for d in locking.objects(user_id=doctor.user.pk)] == [doctor.pk]
+        assert [found.pk for found in locking.objects(user_id=user.pk)] == [user.pk]
     # Compiled already: the check is the prepared query's own, not the ORM's at compile time.
     with pytest.raises(TransactionManagementError):
-        locking.objects(user_id=doctor.user.pk)
+        locking.objects(user_id=user.pk)
 
 
 def test_a_value_of_another_kind_is_refused(doctor_x):
