@@ -361,6 +361,11 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # A worker started without -Q consumes all three.
 CELERY_TASK_QUEUES = {"celery": {}, "notifications": {}, "maintenance": {}}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Celery's Django fixup closes the database connection before and after every task unless this is
+# set: a new PostgreSQL backend per message sent. With it, a worker treats a task as Django treats a
+# request (medplatform/celery.py: close_old_connections, CONN_MAX_AGE), and the fixup itself
+# reconnects only every thousand tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ROUTES = {
     "notifications.tasks.*": {"queue": "notifications"},
     "accounts.tasks.*": {"queue": "notifications"},

@@ -265,3 +265,30 @@ def test_429_and_500_bursts_are_delivered_after_retries_and_permanent_errors_fai
     found = worker.log_count("found at the provider")
     print(f"bursts: retries={worker.log_count(' retry in ')} found at the provider instead of resent={found}")
     assert found == 3  # the three "500 after the message was created" answers
+
+
+def test_a_worker_keeps_its_database_connection_from_one_message_to_the_next(fake, worker):
+    """Celery's Django fixup would open a PostgreSQL connection per task (CELERY_DB_REUSE_MAX): with
+    CONN_MAX_AGE the worker keeps one, as a web process does between requests."""
+    from django.db import connection
+
+    worker.stop()
+    worker.env["CONN_MAX_AGE"] = "60"
+    worker.start()
+    [patient] = sms_patients(1, "reuse")
+
+    def worker_backends() -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+            return {pid for (pid,) in cursor.fetchall()}
+
+    seen = []
+    for n in range(3):
+        book(patient, f"booked:reuse-{n}")
+        assert wait_until(all_done(n + 1), timeout=60, tick=sweep)
+        seen.append(worker_backends())
+    print(f"\nworker backends after each message: {seen}")
+    assert seen[0] and seen[0] == seen[1] == seen[2]
