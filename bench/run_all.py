@@ -11,8 +11,12 @@ weekday schedules, patients holding the booking consent, past and future appoint
 (sync workers, CONN_MAX_AGE=60) and one Celery worker (the notifications the bookings write) with
 Redis as broker and cache. Every client talks to 127.0.0.1 only; each measurement is bounded in time.
 
-Each concurrency level measures /healthz first, then each endpoint for the same number of seconds;
-the ratio of an endpoint is its requests/s over /healthz's at the same level. The 1-minute load
+Each concurrency level measures /healthz first, then each endpoint, each followed by /healthz again,
+all for the same number of seconds; the ratio of an endpoint is its requests/s over the mean of the
+two /healthz measurements around it, at the same level (on a shared machine, a neighbour's load
+that comes and goes within a level then weighs on both sides of the ratio alike). Before each
+/healthz after a cell, the Celery worker's backlog of that cell's messages is sent (at most 2
+minutes' wait): it is the cell's work, not the next measurement's. The 1-minute load
 average is read before and after each level. Fails (exit 1) on any unexpected status, any 5xx, or
 any doctor or patient holding two overlapping booked appointments afterwards.
 """
@@ -63,6 +67,14 @@ class Measure:
     errors: dict = field(default_factory=dict)
     seconds: float = 0.0
     load: tuple[float, float] = (0.0, 0.0)
+    # /healthz's req/s around this cell: the mean of the measurements just before and just after it.
+    baseline: float = 0.0
+    # Messages the worker had still to send when the cell ended, and the seconds it took.
+    backlog: tuple[int, float] = (0, 0.0)
+
+    def ratio(self, level_health: "Measure") -> float:
+        health = self.baseline or level_health.rps
+        return self.rps / health if health else float("nan")
 
     @property
     def rps(self) -> float:
@@ -288,6 +300,19 @@ def measure(base: str, make, clients: int, seconds: float) -> Measure:
     return result
 
 
+def drained(database_url: str, limit: float = 120.0) -> tuple[int, float]:
+    """Wait (at most `limit` seconds) until the Celery worker has sent every message written so far;
+    (messages waiting at first, seconds waited)."""
+    began = time.monotonic()
+    with psycopg.connect(database_url, connect_timeout=10, autocommit=True) as conn:
+        sql = "SELECT count(*) FROM notifications_notification WHERE status IN ('pending', 'sending')"
+        waiting = left = conn.execute(sql).fetchone()[0]
+        while left and time.monotonic() < began + limit:
+            time.sleep(0.2)
+            left = conn.execute(sql).fetchone()[0]
+    return waiting, time.monotonic() - began
+
+
 def double_bookings(database_url: str) -> int:
     """Booked appointments that overlap another booked one of the same doctor or the same patient."""
     sql = """
@@ -359,9 +384,11 @@ def report(args, results: dict, levels: tuple, seeded: dict, checks: dict, files
         f"Data: {args.doctors:,} doctors in 20 clinics, {args.patients:,} patients, "
         f"{seeded['total']:,} appointments, {args.profiles} profiles of 50 entries "
         f"(seeded in {seeded['seconds']:.0f} s). "
-        f"Each cell: {args.seconds:.0f} s of requests at that concurrency; /healthz measured first at each level.",
+        f"Each cell: {args.seconds:.0f} s of requests at that concurrency; /healthz measured first at each level "
+        "and again after every cell (once the worker has sent the cell's messages).",
         "",
-        "Requests/s, and in brackets the ratio to /healthz at the same concurrency:",
+        "Requests/s, and in brackets the ratio to /healthz at the same concurrency (the mean of its two "
+        "measurements just before and just after the cell; the /healthz row is the level's first):",
         "",
         "| endpoint | " + " | ".join(f"{c} client{'s' if c > 1 else ''}" for c in levels) + " |",
         "|---|" + "---|" * len(levels),
@@ -369,16 +396,16 @@ def report(args, results: dict, levels: tuple, seeded: dict, checks: dict, files
     for name, by_level in results.items():
         cells = []
         for c in levels:
-            m, health = by_level[c], results["/healthz"][c]
-            ratio = m.rps / health.rps if health.rps else float("nan")
-            cells.append(f"{m.rps:.1f} ({ratio:.3f})")
+            m = by_level[c]
+            cells.append(f"{m.rps:.1f} ({m.ratio(results['/healthz'][c]):.3f})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Latency p50 / p95 / p99 in ms, errors, and the 1-minute load average before → after each cell:",
         "",
-        "| endpoint | clients | ok | errors | p50 | p95 | p99 | load average |",
-        "|---|---|---|---|---|---|---|---|",
+        "| endpoint | clients | ok | errors | p50 | p95 | p99 | load average | /healthz around it, req/s "
+        "| messages still to send at the end, s to send them |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, by_level in results.items():
         for c in levels:
@@ -386,7 +413,8 @@ def report(args, results: dict, levels: tuple, seeded: dict, checks: dict, files
             errors = sum(m.errors.values())
             lines.append(
                 f"| {name} | {c} | {len(m.latencies)} | {errors} | {m.pct(50):.0f} | {m.pct(95):.0f} | "
-                f"{m.pct(99):.0f} | {m.load[0]:.2f} → {m.load[1]:.2f} |"
+                f"{m.pct(99):.0f} | {m.load[0]:.2f} → {m.load[1]:.2f} | {m.baseline:.0f} | "
+                f"{m.backlog[0]}, {m.backlog[1]:.1f} |"
             )
     lines += [
         "",
@@ -440,25 +468,41 @@ def main() -> None:
         endpoints = Endpoints(seeded, profiles, plan)
         worker = start_worker(env, log_dir / "celery.log")
         options = ["--workers", str(args.workers), "--log-level", "warning", "--backlog", "2048"]
+        measured = endpoints.makers
         if args.only:  # a partial run for development: /healthz stays, the docs are not written
-            endpoints.makers = {
-                n: m for n, m in endpoints.makers.items() if n == "/healthz" or any(o in n for o in args.only)
-            }
-        results: dict = {name: {} for name in endpoints.makers}
+            measured = {n: m for n, m in measured.items() if n == "/healthz" or any(o in n for o in args.only)}
+        results: dict = {name: {} for name in measured}
         try:
             with gunicorn(env, options, log_dir / "gunicorn.log") as base:
                 # warm-up: every worker, every path, a few bookings included (each worker's first
                 # booking imports and connects what only a write needs: the broker's client)
-                for name, make in endpoints.makers.items():
+                for name, make in measured.items():
                     if name != "mixed day":
                         measure(base, make, 4, 1.0 if name != "booking" else 0.5)
+                health_make = endpoints.makers["/healthz"]
                 for clients in args.levels:
-                    for name, make in endpoints.makers.items():
+                    drained(database_url)
+                    before = None
+                    for name, make in measured.items():
                         m = measure(base, make, clients, args.seconds)
                         results[name][clients] = m
-                        health = results["/healthz"][clients].rps or float("nan")
+                        if name == "/healthz":
+                            before = m.rps
+                        else:
+                            # The worker's backlog of this cell's messages is this cell's work: it is
+                            # sent before the next measurement, which it would otherwise slow down.
+                            waiting, waited = drained(database_url)
+                            m.backlog = (waiting, waited)
+                            after = measure(base, health_make, clients, args.seconds).rps
+                            m.baseline = (before + after) / 2
+                            before = after
+                        around = ""
+                        if name != "/healthz":
+                            around = f"; /healthz around it {m.baseline:.0f}; backlog {m.backlog[0]}"
+                            around += f" sent in {m.backlog[1]:.1f} s"
                         print(
-                            f"  {clients:>3} clients  {name:<42} {m.rps:8.1f} req/s ({m.rps / health:.3f}x)  "
+                            f"  {clients:>3} clients  {name:<42} {m.rps:8.1f} req/s "
+                            f"({m.ratio(results['/healthz'][clients]):.3f}x{around})  "
                             f"p50 {m.pct(50):7.1f}  p99 {m.pct(99):7.1f} ms  errors {sum(m.errors.values())}  "
                             f"load {m.load[0]:.2f}->{m.load[1]:.2f}",
                             flush=True,
