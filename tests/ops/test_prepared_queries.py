@@ -81,7 +81,8 @@ def test_a_locking_queryset_must_say_it_writes_and_the_others_must_not(doctor_x)
     ] == [doctor_x.pk]
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: restore the migrations' rows (content types, consent texts) for the tests after.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_locking_query_refuses_to_run_outside_a_transaction():
     user = UserFactory()
     locking = PreparedQuery(
