@@ -102,3 +102,20 @@ def test_a_value_of_another_kind_is_refused(doctor_x):
         BY.objects(user_id=str(doctor_x.user.pk), email="")
     with pytest.raises(TypeError, match="supported"):
         PreparedQuery(Doctor, doctors_by, user_id=uuid.UUID, email=datetime.date)
+
+
+def test_a_query_made_while_a_tests_clock_is_frozen_takes_real_and_frozen_datetimes(doctor_x):
+    from datetime import datetime as real_datetime
+
+    from freezegun import freeze_time
+
+    def joined_since(since):
+        return Doctor.objects.filter(created_at__gte=since).values("id")
+
+    with freeze_time("2030-01-01"):
+        import datetime as datetime_module
+
+        since = PreparedQuery(Doctor, joined_since, since=datetime_module.datetime)  # FakeDatetime here
+        assert since.rows(since=datetime_module.datetime(2000, 1, 1, tzinfo=datetime.UTC)) == [{"id": doctor_x.pk}]
+    assert since.rows(since=real_datetime(2000, 1, 1, tzinfo=datetime.UTC)) == [{"id": doctor_x.pk}]
+    assert since.rows(since=real_datetime(2999, 1, 1, tzinfo=datetime.UTC)) == []
