@@ -291,4 +291,5 @@ def test_a_worker_keeps_its_database_connection_from_one_message_to_the_next(fak
         assert wait_until(all_done(n + 1), timeout=60, tick=sweep)
         seen.append(worker_backends())
     print(f"\nworker backends after each message: {seen}")
-    assert seen[0] and seen[0] == seen[1] == seen[2]
+    # The worker's backend lasts through all three (a live-server request's own comes and goes).
+    assert seen[0] & seen[1] & seen[2]
