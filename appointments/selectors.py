@@ -1,6 +1,5 @@
 """Reads: scoped appointment lists and the data slot computation needs, in fixed query counts."""
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
@@ -108,7 +107,7 @@ class Schedules:
         one = None
         if not isinstance(doctor_ids, QuerySet) and len(doctor_ids) == 1 and weekdays is None:
             one = Doctor._meta.pk.to_python(doctor_ids[0])
-        shift_rows = _ONE_DOCTOR_SHIFTS.tuples(doctor_id=one) if one else _shift_rows(doctor_ids, weekdays)
+        shift_rows = _ONE_DOCTOR_SHIFTS.tuples(doctor_id=one) if one is not None else _shift_rows(doctor_ids, weekdays)
         for doctor_id, weekday, t0, t1, minutes, clinic_id, tz, notice, horizon, kinds in shift_rows:
             if minutes is None:
                 self.pauses[doctor_id].append(Pause(weekday, t0, t1, clinic_id))
@@ -130,15 +129,13 @@ class Schedules:
         if window is None:
             return  # nobody works then: no slots, nothing else to load
         start, end = window
-        exclude_id = None if exclude_appointment is None else exclude_appointment.pk
-        patient_id = None if for_patient is None else for_patient.pk
-        if one:
-            values = {"doctor_id": one, "start": start, "end": end}
-            values.update({"exclude_id": exclude_id} if exclude_id else {})
-            values.update({"patient_id": patient_id} if patient_id else {})
-            rows = _one_doctor_busy(excluding=bool(exclude_id), for_patient=bool(patient_id)).tuples(**values)
-        else:
-            rows = _busy_rows(doctor_ids, start=start, end=end, exclude_id=exclude_id, patient_id=patient_id)
+        which = {
+            "start": start,
+            "end": end,
+            "exclude_id": None if exclude_appointment is None else exclude_appointment.pk,
+            "patient_id": None if for_patient is None else for_patient.pk,
+        }
+        rows = _ONE_DOCTOR_BUSY.tuples(doctor_id=one, **which) if one is not None else _busy_rows(doctor_ids, **which)
         for doctor_id, busy_start, busy_end, anybody in _in_micros(rows):
             (self._held_for_patient if anybody else busy)[doctor_id].append((busy_start, busy_end))
         self.busy = {doctor_id: Busy.of_micros(intervals) for doctor_id, intervals in busy.items()}
@@ -239,14 +236,16 @@ def _in_micros(rows: Iterable[tuple]) -> Iterable[tuple]:
 
 
 _ONE_DOCTOR_SHIFTS = PreparedQuery(WorkingHours, lambda doctor_id: _shift_rows([doctor_id]), doctor_id=UUID)
-
-
-@functools.cache
-def _one_doctor_busy(*, excluding: bool, for_patient: bool) -> PreparedQuery:
-    kinds = {"doctor_id": UUID, "start": datetime, "end": datetime}
-    kinds.update({"exclude_id": UUID} if excluding else {})
-    kinds.update({"patient_id": UUID} if for_patient else {})
-    return PreparedQuery(Appointment, lambda doctor_id, **values: _busy_rows([doctor_id], **values), **kinds)
+_ONE_DOCTOR_BUSY = PreparedQuery(
+    Appointment,
+    lambda doctor_id, **values: _busy_rows([doctor_id], **values),
+    optional=("exclude_id", "patient_id"),
+    doctor_id=UUID,
+    start=datetime,
+    end=datetime,
+    exclude_id=UUID,
+    patient_id=UUID,
+)
 
 
 def _busy_window(shifts: list[Shift], first_day: date, last_day: date) -> tuple[datetime, datetime] | None:

@@ -387,12 +387,13 @@ def _limits_query(
     ).filter(pk=clinic_id)
 
 
-# `_limits_query` compiled once per connection (medplatform.prepared_queries), per shape: with or
-# without an appointment left out (a reschedule), with or without the data key (a booking).
+# `_limits_query` compiled once per connection (medplatform.prepared_queries), with or without the
+# data key (a booking reads it); without an appointment left out unless a reschedule names one.
 _LIMITS = {
-    (excluding, with_data_key): PreparedQuery(
+    with_data_key: PreparedQuery(
         Clinic,
         functools.partial(_limits_query, with_data_key=with_data_key),
+        optional=("exclude_id",),
         clinic_id=UUID,
         patient_id=UUID,
         doctor_id=UUID,
@@ -401,9 +402,8 @@ _LIMITS = {
         day_start=datetime,
         day_end=datetime,
         now=datetime,
-        **({"exclude_id": UUID} if excluding else {}),
+        exclude_id=UUID,
     )
-    for excluding in (False, True)
     for with_data_key in (False, True)
 }
 
@@ -426,19 +426,17 @@ def _clinic_with_patient_limits(
     patient's live data key for the visit reason (privacy.data_keys.live_key), read under the
     booking's locks."""
     day_start = datetime.combine(start.astimezone(zone(tz)).date(), time.min, tzinfo=zone(tz))
-    values = {
-        "clinic_id": clinic_id,
-        "patient_id": patient.pk,
-        "doctor_id": doctor.pk,
-        "start": start,
-        "end": end,
-        "day_start": day_start,
-        "day_end": day_start + timedelta(days=1),
-        "now": now,
-    }
-    if exclude is not None:
-        values["exclude_id"] = exclude.pk
-    found = _LIMITS[(exclude is not None, with_data_key)].objects(**values)
+    found = _LIMITS[with_data_key].objects(
+        clinic_id=clinic_id,
+        patient_id=patient.pk,
+        doctor_id=doctor.pk,
+        start=start,
+        end=end,
+        day_start=day_start,
+        day_end=day_start + timedelta(days=1),
+        now=now,
+        exclude_id=None if exclude is None else exclude.pk,
+    )
     if not found:
         raise Clinic.DoesNotExist()
     return found[0]

@@ -25,8 +25,9 @@ that ended would stay in force).
 `rows()` runs a `.values(...)` queryset and gives dicts, `tuples()` a `.values_list(...)` one (a
 UNION of them too) and gives tuples; `objects()` runs a model queryset
 (`select_related`, annotations and `select_for_update` included) and gives its model instances as
-the ORM would. Each shape of a query (which filters, which annotations) is its own PreparedQuery:
-what varies between runs must be a parameter, never a branch inside `build`.
+the ORM would. What varies between runs must be a parameter, never a branch inside `build` on
+anything else. An `optional` parameter may be None, which `build` gets as None (a filter left out):
+each set of parameters left out is compiled as a query of its own.
 """
 
 import datetime
@@ -45,10 +46,12 @@ from django.db.transaction import TransactionManagementError
 from django.test.signals import setting_changed
 
 _KINDS = (uuid.UUID, datetime.datetime, str)
+_RUN_BY = {"model": "objects", "values": "rows", "values_list": "tuples"}  # the method for each shape
 
 
 @dataclass(frozen=True)
 class _Compiled:
+    shape: str  # what build() returned: "model", "values" or "values_list"
     sql: str
     params: tuple
     slots: dict[str, tuple[int, ...]]  # parameter name -> its places among params
@@ -60,10 +63,19 @@ class _Compiled:
 
 class PreparedQuery:
     """`build(**values)` returns a queryset of `model`: `rows(**values)` runs a `.values(...)` one,
-    `objects(**values)` a model one. `write`: the queryset writes or locks (`select_for_update`),
-    so it runs on the database for writes."""
+    `tuples(**values)` a `.values_list(...)` one, `objects(**values)` a model one. `write`: the
+    queryset locks rows (`select_for_update`), so it runs on the database for writes. `optional`:
+    names of parameters that may be None."""
 
-    def __init__(self, model: type[Model], build: Callable[..., QuerySet], *, write: bool = False, **kinds: type):
+    def __init__(
+        self,
+        model: type[Model],
+        build: Callable[..., QuerySet],
+        *,
+        write: bool = False,
+        optional: tuple[str, ...] = (),
+        **kinds: type,
+    ):
         for name, kind in kinds.items():
             # A subclass stands for its kind: freezegun's FakeDatetime is `datetime.datetime` while a
             # test's clock is frozen, and a prepared query may be made then.
@@ -71,48 +83,48 @@ class PreparedQuery:
             if base is None:
                 raise TypeError(f"parameter {name}: only UUID, datetime and str parameters are supported")
             kinds[name] = base
+        if not set(optional) <= set(kinds):
+            raise TypeError(f"optional parameters {sorted(set(optional) - set(kinds))} are not parameters")
         self.model = model
         self.build = build
         self.write = write
+        self.optional = tuple(optional)
         self.kinds = kinds
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         _every.add(self)
 
     def rows(self, **values) -> list[dict[str, Any]]:
         """The rows for these values, each a dict as the queryset's `.values()` gives."""
-        compiled, rows = self._run(values)
-        if not compiled.names:
-            raise TypeError("rows() runs a .values(...) queryset: objects() or tuples() runs this one")
+        compiled, rows = self._run(values, "values")
         return [dict(zip(compiled.names, row, strict=True)) for row in rows]
 
     def tuples(self, **values) -> list[tuple]:
         """The rows for these values, each a tuple as the queryset's `.values_list(...)` gives."""
-        compiled, rows = self._run(values)
-        if compiled.instances is not None or compiled.names:
-            raise TypeError("tuples() runs a .values_list(...) queryset")
+        compiled, rows = self._run(values, "values_list")
         return [tuple(row) for row in rows]
 
     def objects(self, **values) -> list[Model]:
         """The model instances for these values, as iterating the queryset gives them."""
-        compiled, rows = self._run(values)
-        if compiled.instances is None:
-            raise TypeError("objects() runs a model queryset: rows() or tuples() runs this one")
+        compiled, rows = self._run(values, "model")
         return compiled.instances(rows)
 
-    def _run(self, values: dict) -> tuple[_Compiled, list]:
+    def _run(self, values: dict, shape: str) -> tuple[_Compiled, list]:
         if set(values) != set(self.kinds):
             raise TypeError(f"expected the parameters {sorted(self.kinds)}, got {sorted(values)}")
+        absent = frozenset(name for name in self.optional if values[name] is None)
         for name, value in values.items():
-            if not isinstance(value, self.kinds[name]):
+            if name not in absent and not isinstance(value, self.kinds[name]):
                 raise TypeError(f"parameter {name}: expected {self.kinds[name].__name__}, got {type(value).__name__}")
         alias = router.db_for_write(self.model) if self.write else router.db_for_read(self.model)
         connection = connections[alias]
         if self.write and connection.get_autocommit():
             # As the ORM refuses it: outside a transaction, the lock would end with the statement.
             raise TransactionManagementError("a locking prepared query must run inside a transaction")
-        compiled = self._compiled.get(connection)
+        compiled = self._compiled.setdefault(connection, {}).get(absent)
         if compiled is None:
-            compiled = self._compiled[connection] = self._compile(connection, alias)
+            compiled = self._compiled[connection][absent] = self._compile(connection, alias, absent)
+        if compiled.shape != shape:
+            raise TypeError(f"a {compiled.shape} queryset: {_RUN_BY[compiled.shape]}() runs it, not {_RUN_BY[shape]}()")
         params = list(compiled.params)
         for name, places in compiled.slots.items():
             value = _prepared(values[name], connection)
@@ -125,9 +137,9 @@ class PreparedQuery:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return compiled, rows
 
-    def _compile(self, connection, alias: str) -> _Compiled:
-        markers = {name: _marker(kind) for name, kind in self.kinds.items()}
-        queryset = self.build(**markers)
+    def _compile(self, connection, alias: str, absent: frozenset) -> _Compiled:
+        markers = {name: _marker(kind) for name, kind in self.kinds.items() if name not in absent}
+        queryset = self.build(**markers, **dict.fromkeys(absent))
         if queryset._for_write != self.write:
             raise ValueError("a queryset that locks rows (select_for_update) needs write=True, and only it")
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
@@ -146,19 +158,21 @@ class PreparedQuery:
         if fixed:
             raise ValueError(f"the compiled query holds a date or time that is not a parameter: {fixed!r}")
         columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
+        names, instances = (), None
         if issubclass(queryset._iterable_class, ModelIterable):
-            names, instances = (), _instances(compiler, alias)
+            shape, instances = "model", _instances(compiler, alias)
         elif issubclass(queryset._iterable_class, ValuesIterable):
             # As ValuesIterable names a row's columns.
+            shape = "values"
             names = tuple(query.selected or (*query.extra_select, *query.values_select, *query.annotation_select))
             if len(columns) != len(names):
                 raise ValueError("a .values(...) queryset must name each of its columns")
-            instances = None
         elif queryset._iterable_class is ValuesListIterable:
-            names, instances = (), None
+            shape = "values_list"
         else:
             raise ValueError("build() must return a model queryset, a .values(...) or a .values_list(...) one")
         return _Compiled(
+            shape=shape,
             sql=sql,
             params=tuple(params),
             slots=slots,

@@ -111,7 +111,7 @@ def _count(rows) -> Subquery:
     )
 
 
-def _outbox_state_query(*, recipient_id, event_key, since, appointment_id=None, **hashes):
+def _outbox_state_query(*, recipient_id, event_key, since, appointment_id, **hashes):
     """The query of `_outbox_state`, from its parameters (`hash_0`, `hash_1`, ...: the recipient's
     phone under each configured key, when the phone may receive)."""
     recent = Notification.objects.filter(created_at__gte=since).exclude(last_error=CAPPED)
@@ -122,34 +122,36 @@ def _outbox_state_query(*, recipient_id, event_key, since, appointment_id=None, 
     if appointment_id is not None:
         counts["per_appointment"] = _count(recent.filter(appointment_id=appointment_id))
     if hashes:
-        counts["per_number"] = _count(recent.filter(destination_hash__in=[hashes[name] for name in sorted(hashes)]))
+        counts["per_number"] = _count(recent.filter(destination_hash__in=list(hashes.values())))
     preference = [f"notification_preference__{name}" for name in ("id", *PREFERENCE_CHANNELS)]
     return User.objects.filter(pk=recipient_id).annotate(**counts).values(*preference, *counts)
 
 
 @cache
-def _outbox_state_prepared(*, for_appointment: bool, hashes: int) -> PreparedQuery:
-    """`_outbox_state_query` compiled once per connection (medplatform.prepared_queries), per shape."""
-    kinds = {"recipient_id": UUID, "event_key": str, "since": datetime}
-    if for_appointment:
-        kinds["appointment_id"] = UUID
-    kinds.update({f"hash_{index}": str for index in range(hashes)})
-    return PreparedQuery(User, _outbox_state_query, **kinds)
+def _outbox_state_prepared(*, hashes: int) -> PreparedQuery:
+    """`_outbox_state_query` compiled once per connection (medplatform.prepared_queries), per number
+    of hashes of the phone (none when the phone may not receive)."""
+    hash_kinds = {f"hash_{index}": str for index in range(hashes)}
+    kinds = {"recipient_id": UUID, "event_key": str, "since": datetime, "appointment_id": UUID, **hash_kinds}
+    return PreparedQuery(User, _outbox_state_query, optional=("appointment_id",), **kinds)
 
 
 def _outbox_state(*, recipient: User, kind: str, event_key: str, appointment_id: str | None, now: datetime) -> dict:
     """In one query: the recipient's channel preferences, how many rows this event already has,
     and the counts the daily caps compare (per user, per appointment, per phone number)."""
-    values = {"recipient_id": recipient.pk, "event_key": event_key, "since": now - timedelta(days=1)}
-    if appointment_id is not None:
-        values["appointment_id"] = UUID(appointment_id)
+    values = {
+        "recipient_id": recipient.pk,
+        "event_key": event_key,
+        "since": now - timedelta(days=1),
+        "appointment_id": None if appointment_id is None else UUID(appointment_id),
+    }
     hashes = (
         keyed_hashes(str(recipient.phone), purpose="notification_destination")
         if phone_may_receive(recipient, kind)
         else []
     )
     values.update({f"hash_{index}": value for index, value in enumerate(hashes)})
-    prepared = _outbox_state_prepared(for_appointment=appointment_id is not None, hashes=len(hashes))
+    prepared = _outbox_state_prepared(hashes=len(hashes))
     # One per recipient of an event (the patient; the doctor too when the patient cancels), never
     # per row of a list.
     return prepared.rows(**values)[0]

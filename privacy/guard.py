@@ -40,10 +40,8 @@ def consent_hold(*, subject: User, purpose: str, scope: Doctor | None = None) ->
     transaction ends; raise ConsentRequired (naming the purpose) when there is none."""
     if not transaction.get_connection().in_atomic_block:
         raise HoldOutsideTransaction("consent_hold must run inside the writing transaction")
-    lock, look = _hold_queries(purpose, scoped=scope is not None)
-    values = {"subject_id": subject.pk, "now": timezone.now()}
-    if scope is not None:
-        values["doctor_id"] = scope.pk
+    lock, look = _hold_queries(purpose)
+    values = {"subject_id": subject.pk, "now": timezone.now(), "doctor_id": None if scope is None else scope.pk}
     # FOR UPDATE waits for a withdrawal that holds the grant; the withdrawal event is another row,
     # so the locked read cannot see it. A second look in a new statement (a fresh snapshot under
     # READ COMMITTED) does.
@@ -55,21 +53,24 @@ def consent_hold(*, subject: User, purpose: str, scope: Doctor | None = None) ->
 
 
 @functools.cache
-def _hold_queries(purpose: str, *, scoped: bool) -> tuple[PreparedQuery, PreparedQuery]:
-    """`consent_active_grants` for a purpose (with a doctor's scope or without), compiled once per
+def _hold_queries(purpose: str) -> tuple[PreparedQuery, PreparedQuery]:
+    """`consent_active_grants` for a purpose (a doctor's scope optional), compiled once per
     connection (medplatform.prepared_queries): the locking read and the second look."""
 
-    def grants(*, subject_id, now, doctor_id=None):
+    def grants(*, subject_id, now, doctor_id):
         return consent_active_grants(subject=subject_id, purpose=purpose, doctor=doctor_id, now=now)
 
-    kinds = {"subject_id": uuid.UUID, "now": datetime.datetime, **({"doctor_id": uuid.UUID} if scoped else {})}
+    kinds = {"subject_id": uuid.UUID, "now": datetime.datetime, "doctor_id": uuid.UUID}
     lock = PreparedQuery(
         ConsentEvent,
         lambda **values: grants(**values).select_for_update(of=("self",)).order_by("id"),
         write=True,
+        optional=("doctor_id",),
         **kinds,
     )
-    look = PreparedQuery(ConsentEvent, lambda **values: grants(**values).values("id")[:1], **kinds)
+    look = PreparedQuery(
+        ConsentEvent, lambda **values: grants(**values).values("id")[:1], optional=("doctor_id",), **kinds
+    )
     return lock, look
 
 

@@ -119,3 +119,19 @@ def test_a_query_made_while_a_tests_clock_is_frozen_takes_real_and_frozen_dateti
         assert since.rows(since=datetime_module.datetime(2000, 1, 1, tzinfo=datetime.UTC)) == [{"id": doctor_x.pk}]
     assert since.rows(since=real_datetime(2000, 1, 1, tzinfo=datetime.UTC)) == [{"id": doctor_x.pk}]
     assert since.rows(since=real_datetime(2999, 1, 1, tzinfo=datetime.UTC)) == []
+
+
+def test_an_optional_parameter_left_out_is_its_own_query_without_that_filter(doctor_x, doctor_y):
+    def doctors(*, user_id):
+        rows = Doctor.objects.order_by("id").values("id")
+        return rows if user_id is None else rows.filter(user_id=user_id)
+
+    by_user = PreparedQuery(Doctor, doctors, optional=("user_id",), user_id=uuid.UUID)
+    everyone = sorted([{"id": doctor_x.pk}, {"id": doctor_y.pk}], key=lambda row: row["id"])
+    for _ in range(2):  # each shape compiled once, then run again
+        assert by_user.rows(user_id=None) == everyone
+        assert by_user.rows(user_id=doctor_y.user.pk) == [{"id": doctor_y.pk}]
+    with pytest.raises(TypeError, match="expected UUID"):
+        PreparedQuery(Doctor, doctors, user_id=uuid.UUID).rows(user_id=None)  # not optional: None refused
+    with pytest.raises(TypeError, match="not parameters"):
+        PreparedQuery(Doctor, doctors, optional=("nobody",), user_id=uuid.UUID)
