@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import cpu
 import psycopg
 import requests
 from booking_bench import booking_plan, seed
@@ -71,6 +72,8 @@ class Measure:
     baseline: float = 0.0
     # Messages the worker had still to send when the cell ended, and the seconds it took.
     backlog: tuple[int, float] = (0, 0.0)
+    # Milliseconds of CPU per answered request by role (bench/cpu.py), the worker's backlog included.
+    cpu: dict = field(default_factory=dict)
 
     def ratio(self, level_health: "Measure") -> float:
         health = self.baseline or level_health.rps
@@ -190,6 +193,7 @@ def seed_profiles(count: int, doctor_ids: list[str]) -> list[tuple[str, str]]:
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     command = [str(Path(sys.executable).parent / "celery"), "-A", "medplatform", "worker", "--concurrency", "1"]
+    command += ["--pool", os.environ.get("BENCH_POOL", "prefork")]
     command += ["--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -300,6 +304,10 @@ def measure(base: str, make, clients: int, seconds: float) -> Measure:
     return result
 
 
+def cpu_text(used: dict) -> str:
+    return " ".join(f"{role} {ms:.1f}" for role, ms in used.items()) if used else "-"
+
+
 def drained(database_url: str, limit: float = 120.0) -> tuple[int, float]:
     """Wait (at most `limit` seconds) until the Celery worker has sent every message written so far;
     (messages waiting at first, seconds waited)."""
@@ -404,8 +412,8 @@ def report(args, results: dict, levels: tuple, seeded: dict, checks: dict, files
         "Latency p50 / p95 / p99 in ms, errors, and the 1-minute load average before → after each cell:",
         "",
         "| endpoint | clients | ok | errors | p50 | p95 | p99 | load average | /healthz around it, req/s "
-        "| messages still to send at the end, s to send them |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| messages still to send at the end, s to send them | CPU ms per request by process |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, by_level in results.items():
         for c in levels:
@@ -414,7 +422,7 @@ def report(args, results: dict, levels: tuple, seeded: dict, checks: dict, files
             lines.append(
                 f"| {name} | {c} | {len(m.latencies)} | {errors} | {m.pct(50):.0f} | {m.pct(95):.0f} | "
                 f"{m.pct(99):.0f} | {m.load[0]:.2f} → {m.load[1]:.2f} | {m.baseline:.0f} | "
-                f"{m.backlog[0]}, {m.backlog[1]:.1f} |"
+                f"{m.backlog[0]}, {m.backlog[1]:.1f} | {cpu_text(m.cpu)} |"
             )
     lines += [
         "",
@@ -484,15 +492,18 @@ def main() -> None:
                     drained(database_url)
                     before = None
                     for name, make in measured.items():
+                        used = cpu.snapshot()
                         m = measure(base, make, clients, args.seconds)
                         results[name][clients] = m
                         if name == "/healthz":
                             before = m.rps
+                            m.cpu = cpu.per_request(used, cpu.snapshot(), len(m.latencies))
                         else:
                             # The worker's backlog of this cell's messages is this cell's work: it is
                             # sent before the next measurement, which it would otherwise slow down.
                             waiting, waited = drained(database_url)
                             m.backlog = (waiting, waited)
+                            m.cpu = cpu.per_request(used, cpu.snapshot(), len(m.latencies))
                             after = measure(base, health_make, clients, args.seconds).rps
                             m.baseline = (before + after) / 2
                             before = after
@@ -500,6 +511,7 @@ def main() -> None:
                         if name != "/healthz":
                             around = f"; /healthz around it {m.baseline:.0f}; backlog {m.backlog[0]}"
                             around += f" sent in {m.backlog[1]:.1f} s"
+                        around += f"; CPU ms/request {cpu_text(m.cpu)}"
                         print(
                             f"  {clients:>3} clients  {name:<42} {m.rps:8.1f} req/s "
                             f"({m.ratio(results['/healthz'][clients]):.3f}x{around})  "

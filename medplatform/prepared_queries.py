@@ -25,9 +25,11 @@ that ended would stay in force).
 `rows()` runs a `.values(...)` queryset and gives dicts, `tuples()` a `.values_list(...)` one (a
 UNION of them too) and gives tuples; `objects()` runs a model queryset
 (`select_related`, annotations and `select_for_update` included) and gives its model instances as
-the ORM would. What varies between runs must be a parameter, never a branch inside `build` on
-anything else. An `optional` parameter may be None, which `build` gets as None (a filter left out):
-each set of parameters left out is compiled as a query of its own.
+the ORM would. A `PreparedUpdate`'s `build` returns a queryset and the changes its `.update(...)`
+would make; `update()` makes them and gives the number of rows changed, as `.update()` does.
+What varies between runs must be a parameter, never a branch inside `build` on anything else.
+An `optional` parameter may be None, which `build` gets as None (a filter left out): each set of
+parameters left out is compiled as a query of its own.
 """
 
 import datetime
@@ -39,19 +41,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesIterable, ValuesListIterable, get_related_populators
+from django.db.models.sql.subqueries import UpdateQuery
 from django.db.transaction import TransactionManagementError
 from django.test.signals import setting_changed
 
 _KINDS = (uuid.UUID, datetime.datetime, str)
-_RUN_BY = {"model": "objects", "values": "rows", "values_list": "tuples"}  # the method for each shape
+_RUN_BY = {"model": "objects", "values": "rows", "values_list": "tuples", "update": "update"}  # each shape's method
 
 
 @dataclass(frozen=True)
 class _Compiled:
-    shape: str  # what build() returned: "model", "values" or "values_list"
+    shape: str  # what build() returned: "model", "values", "values_list" or "update"
     sql: str
     params: tuple
     slots: dict[str, tuple[int, ...]]  # parameter name -> its places among params
@@ -108,7 +111,7 @@ class PreparedQuery:
         compiled, rows = self._run(values, "model")
         return compiled.instances(rows)
 
-    def _run(self, values: dict, shape: str) -> tuple[_Compiled, list]:
+    def _run(self, values: dict, shape: str) -> tuple[_Compiled, list | int]:
         if set(values) != set(self.kinds):
             raise TypeError(f"expected the parameters {sorted(self.kinds)}, got {sorted(values)}")
         absent = frozenset(name for name in self.optional if values[name] is None)
@@ -117,7 +120,7 @@ class PreparedQuery:
                 raise TypeError(f"parameter {name}: expected {self.kinds[name].__name__}, got {type(value).__name__}")
         alias = router.db_for_write(self.model) if self.write else router.db_for_read(self.model)
         connection = connections[alias]
-        if self.write and connection.get_autocommit():
+        if self.write and shape != "update" and connection.get_autocommit():
             # As the ORM refuses it: outside a transaction, the lock would end with the statement.
             raise TransactionManagementError("a locking prepared query must run inside a transaction")
         compiled = self._compiled.setdefault(connection, {}).get(absent)
@@ -132,20 +135,26 @@ class PreparedQuery:
                 params[index] = value
         with _cursor(connection) as cursor:
             cursor.execute(compiled.sql, params)
+            if shape == "update":
+                return compiled, cursor.rowcount
             rows = cursor.fetchall()
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return compiled, rows
 
-    def _compile(self, connection, alias: str, absent: frozenset) -> _Compiled:
-        markers = {name: _marker(kind) for name, kind in self.kinds.items() if name not in absent}
-        queryset = self.build(**markers, **dict.fromkeys(absent))
+    def _statement(self, connection, markers: dict) -> tuple[QuerySet, Any]:
+        """The queryset build() returns for these markers, and its compiler."""
+        queryset = self.build(**markers)
         if queryset._for_write != self.write:
             raise ValueError("a queryset that locks rows (select_for_update) needs write=True, and only it")
+        return queryset, queryset.query.get_compiler(connection=connection)
+
+    def _compile(self, connection, alias: str, absent: frozenset) -> _Compiled:
+        markers = {name: _marker(kind) for name, kind in self.kinds.items() if name not in absent}
+        queryset, compiler = self._statement(connection, {**markers, **dict.fromkeys(absent)})
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise ValueError("prefetch_related and related-manager querysets are not supported")
-        query = queryset.query
-        compiler = query.get_compiler(connection=connection)
+        query = compiler.query
         sql, params = compiler.as_sql()
         slots = {}
         for name, marker in markers.items():
@@ -157,9 +166,12 @@ class PreparedQuery:
         fixed = [param for index, param in enumerate(params) if index not in taken and _is_instant(param)]
         if fixed:
             raise ValueError(f"the compiled query holds a date or time that is not a parameter: {fixed!r}")
-        columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
-        names, instances = (), None
-        if issubclass(queryset._iterable_class, ModelIterable):
+        columns, names, instances = [], (), None
+        if not isinstance(query, UpdateQuery):
+            columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
+        if isinstance(query, UpdateQuery):
+            shape = "update"
+        elif issubclass(queryset._iterable_class, ModelIterable):
             shape, instances = "model", _instances(compiler, alias)
         elif issubclass(queryset._iterable_class, ValuesIterable):
             # As ValuesIterable names a row's columns.
@@ -184,6 +196,39 @@ class PreparedQuery:
 
     def forget(self) -> None:
         self._compiled.clear()
+
+
+class PreparedUpdate(PreparedQuery):
+    """`build(**values)` returns `(queryset, changes)`: `update(**values)` runs
+    `queryset.update(**changes)` and gives the number of rows changed. The queryset must not join
+    (one table's rows, chosen by its own columns)."""
+
+    def __init__(self, model: type[Model], build: Callable[..., tuple[QuerySet, dict]], **options):
+        super().__init__(model, build, write=True, **options)
+
+    def update(self, **values) -> int:
+        try:
+            return self._run(values, "update")[1]
+        except DatabaseError:
+            # As QuerySet.update: a failed statement inside an atomic block marks it for rollback.
+            connection = connections[router.db_for_write(self.model)]
+            if connection.in_atomic_block:
+                connection.needs_rollback = True
+            raise
+
+    def _statement(self, connection, markers: dict) -> tuple[QuerySet, Any]:
+        queryset, changes = self.build(**markers)
+        if queryset.query.is_sliced or len(queryset.query.alias_map) > 1:
+            raise ValueError("a prepared update chooses its rows by its own table's columns: no slice, no join")
+        # As QuerySet.update builds its statement.
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(changes)
+        query.annotations = {}
+        if query.related_updates:
+            raise ValueError("a prepared update changes one table")
+        compiler = query.get_compiler(connection=connection)
+        compiler.pre_sql_setup()
+        return queryset, compiler
 
 
 def _instances(compiler, alias: str) -> Callable[[list], list]:
@@ -301,7 +346,7 @@ def _prepared(value: Any, connection) -> Any:
     if isinstance(value, uuid.UUID):
         return value if connection.features.has_native_uuid_field else value.hex
     if isinstance(value, str):
-        return value
+        return str.__str__(value)  # a TextChoices member is its value, never its name
     raise TypeError(f"unsupported parameter type {type(value).__name__}")
 
 

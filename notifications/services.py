@@ -40,7 +40,7 @@ from accounts.models import User
 from accounts.permissions import guardian_of
 from medplatform.encryption import keyed_hash, keyed_hashes
 from medplatform.errors import ConsentRequired
-from medplatform.prepared_queries import PreparedQuery
+from medplatform.prepared_queries import PreparedQuery, PreparedUpdate
 from notifications.channels import Accepted, Outgoing, PermanentSendError, TransientSendError, channel_for
 from notifications.messages import context_check, language_of, render
 from notifications.models import (
@@ -276,27 +276,45 @@ def notification_publish(notification_id: str, countdown: float | None = None) -
 # Dispatch
 
 
-def _claim(notification_id: str, now: datetime) -> bool:
-    """Move the row to `sending` if it is due, or take over a `sending` row whose worker died."""
-    stale_before = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS)
-    # One second of slack: a retry task's countdown may fire a hair before next_attempt_at.
-    due_at = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+def _claim_update(*, notification_id, now, due_before, stale_before):
+    due_at = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_before)
     due = Q(status=Status.PENDING) & due_at
     orphaned = Q(status=Status.SENDING, sending_started_at__lte=stale_before)
-    updated = (
-        Notification.objects.filter(pk=notification_id)
-        .filter(due | orphaned)
-        .update(
-            # A row taken over from `sending` may have gone out already: look it up first.
-            check_provider_first=Case(When(status=Status.SENDING, then=Value(True)), default=F("check_provider_first")),
-            last_error=Case(When(status=Status.SENDING, then=Value(WORKER_LOST)), default=F("last_error")),
-            status=Status.SENDING,
-            sending_started_at=now,
-            attempts=F("attempts") + 1,
-            updated_at=now,
+    changes = {
+        # A row taken over from `sending` may have gone out already: look it up first.
+        "check_provider_first": Case(When(status=Status.SENDING, then=Value(True)), default=F("check_provider_first")),
+        "last_error": Case(When(status=Status.SENDING, then=Value(WORKER_LOST)), default=F("last_error")),
+        "status": Status.SENDING,
+        "sending_started_at": now,
+        "attempts": F("attempts") + 1,
+        "updated_at": now,
+    }
+    return Notification.objects.filter(pk=notification_id).filter(due | orphaned), changes
+
+
+# Compiled once per connection: the worker claims a row for every message it sends.
+_CLAIM = PreparedUpdate(
+    Notification, _claim_update, notification_id=UUID, now=datetime, due_before=datetime, stale_before=datetime
+)
+_CLAIMED = PreparedQuery(
+    Notification,
+    lambda *, notification_id: Notification.objects.select_related("recipient").filter(pk=notification_id),
+    notification_id=UUID,
+)
+
+
+def _claim(notification_id: str, now: datetime) -> bool:
+    """Move the row to `sending` if it is due, or take over a `sending` row whose worker died."""
+    return (
+        _CLAIM.update(
+            notification_id=UUID(notification_id),
+            now=now,
+            # One second of slack: a retry task's countdown may fire a hair before next_attempt_at.
+            due_before=now + timedelta(seconds=1),
+            stale_before=now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS),
         )
+        == 1
     )
-    return updated == 1
 
 
 def _address(notification: Notification) -> str | None:
@@ -348,21 +366,43 @@ def _retry_later(notification: Notification, error: TransientSendError, now: dat
     return Status.PENDING
 
 
-def _record_accepted(notification: Notification, result: Accepted, now: datetime) -> str:
-    fields = {
-        "status": result.status,
+def _accepted_update(*, notification_id, status, now, delivered_at, provider_sid):
+    changes = {
+        "status": status,
         "sent_at": Coalesce(F("sent_at"), Value(now)),
         "last_error": "",
         "next_attempt_at": None,
         "check_provider_first": False,
         "updated_at": now,
     }
-    if result.status == Status.DELIVERED:
-        fields["delivered_at"] = now
-    if result.provider_sid:
-        fields["provider_sid"] = result.provider_sid
+    if delivered_at is not None:
+        changes["delivered_at"] = delivered_at
+    if provider_sid is not None:
+        changes["provider_sid"] = provider_sid
+    return Notification.objects.filter(pk=notification_id, status=Status.SENDING), changes
+
+
+_ACCEPTED = PreparedUpdate(
+    Notification,
+    _accepted_update,
+    optional=("delivered_at", "provider_sid"),
+    notification_id=UUID,
+    status=str,
+    now=datetime,
+    delivered_at=datetime,
+    provider_sid=str,
+)
+
+
+def _record_accepted(notification: Notification, result: Accepted, now: datetime) -> str:
     try:
-        changed = _finish(str(notification.id), **fields)
+        changed = _ACCEPTED.update(
+            notification_id=notification.id,
+            status=result.status,
+            now=now,
+            delivered_at=now if result.status == Status.DELIVERED else None,
+            provider_sid=result.provider_sid or None,
+        )
         if not changed and result.provider_sid:
             # A status callback overtook us and already moved the row on; keep its status.
             Notification.objects.filter(pk=notification.id, provider_sid__isnull=True).update(
@@ -379,7 +419,7 @@ def notification_dispatch(*, notification_id: str, now: datetime | None = None) 
     now = now or timezone.now()
     if not _claim(notification_id, now):
         return "skipped"
-    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    (notification,) = _CLAIMED.objects(notification_id=UUID(notification_id))
     if notification.last_error == WORKER_LOST:
         logger.info("notification %s taken over from a dead worker", notification.id)
     recipient = notification.recipient

@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, TextChoices, TextField, Value, When
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Doctor, User
-from medplatform.prepared_queries import PreparedQuery
+from medplatform.prepared_queries import PreparedQuery, PreparedUpdate
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +135,52 @@ def test_an_optional_parameter_left_out_is_its_own_query_without_that_filter(doc
         PreparedQuery(Doctor, doctors, user_id=uuid.UUID).rows(user_id=None)  # not optional: None refused
     with pytest.raises(TypeError, match="not parameters"):
         PreparedQuery(Doctor, doctors, optional=("nobody",), user_id=uuid.UUID)
+
+
+def retitle(*, doctor_id, title, bio):
+    """An update with a value, an F() expression, a Case on the row's own column and an optional change."""
+    changes = {
+        "title": title,
+        "rating_count": F("rating_count") + 1,
+        "education": Case(
+            When(title="", then=Value("untitled before")), default=F("education"), output_field=TextField()
+        ),
+    }
+    if bio is not None:
+        changes["bio"] = bio
+    return Doctor.objects.filter(pk=doctor_id, is_active=True), changes
+
+
+RETITLE = PreparedUpdate(Doctor, retitle, optional=("bio",), doctor_id=uuid.UUID, title=str, bio=str)
+
+
+def test_an_update_changes_what_the_orms_update_changes_and_counts_the_rows(doctor_x, doctor_y):
+    Doctor.objects.filter(pk__in=[doctor_x.pk, doctor_y.pk]).update(title="", education="ed", bio="b")
+    shown = ("title", "rating_count", "education", "bio")
+    for title, bio in [("Dr.", None), ("Prof. Dr.", "new bio"), ("", None)]:
+        queryset, changes = retitle(doctor_id=doctor_y.pk, title=title, bio=bio)
+        expected = queryset.update(**changes)
+        assert RETITLE.update(doctor_id=doctor_x.pk, title=title, bio=bio) == expected == 1
+        assert Doctor.objects.values(*shown).get(pk=doctor_x.pk) == Doctor.objects.values(*shown).get(pk=doctor_y.pk)
+    assert Doctor.objects.get(pk=doctor_x.pk).bio == "new bio"  # left out afterwards: left as it was
+    assert RETITLE.update(doctor_id=uuid.uuid4(), title="Dr.", bio=None) == 0
+    Doctor.objects.filter(pk=doctor_x.pk).update(is_active=False)
+    assert RETITLE.update(doctor_id=doctor_x.pk, title="Doç. Dr.", bio=None) == 0
+    assert Doctor.objects.get(pk=doctor_x.pk).title == ""
+
+
+def test_an_update_writes_a_choices_member_as_its_value(doctor_x):
+    class Title(TextChoices):
+        DOCTOR = "Uzm. Dr.", "Specialist"
+
+    RETITLE.update(doctor_id=doctor_x.pk, title=Title.DOCTOR, bio=None)
+    assert Doctor.objects.get(pk=doctor_x.pk).title == "Uzm. Dr."
+
+
+def test_an_update_that_joins_or_is_sliced_is_refused(doctor_x):
+    joined = PreparedUpdate(
+        Doctor, lambda *, email: (Doctor.objects.filter(user__email=email), {"title": "x"}), email=str
+    )
+    with pytest.raises(ValueError, match="no join"):
+        joined.update(email=doctor_x.user.email)
+    assert Doctor.objects.get(pk=doctor_x.pk).title != "x"
