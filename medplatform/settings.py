@@ -488,6 +488,11 @@ NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_
 NOTIFICATIONS_SENDING_STALE_SECONDS = float(os.environ.get("NOTIFICATIONS_SENDING_STALE_SECONDS", "120"))
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = float(os.environ.get("NOTIFICATIONS_SWEEP_GRACE_SECONDS", "30"))
 NOTIFICATIONS_SWEEP_BATCH = int(os.environ.get("NOTIFICATIONS_SWEEP_BATCH", "500"))
+# A drain (notifications.services.notifications_drain) sends due rows this many at a time, for at
+# most this many seconds before handing over to its successor; its flag outlives a lost drain by this.
+NOTIFICATIONS_DRAIN_BATCH = int(os.environ.get("NOTIFICATIONS_DRAIN_BATCH", "50"))
+NOTIFICATIONS_DRAIN_SECONDS = float(os.environ.get("NOTIFICATIONS_DRAIN_SECONDS", "10"))
+NOTIFICATIONS_DRAIN_FLAG_SECONDS = int(os.environ.get("NOTIFICATIONS_DRAIN_FLAG_SECONDS", "30"))
 NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", "30"))
 TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10"))
 # Web Push (VAPID, RFC 8292) for the push channel: the application server's private key (base64url,

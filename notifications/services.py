@@ -24,12 +24,14 @@ appointments/reminders.py and the beat task `appointments.tasks.send_due_reminde
 
 import logging
 import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from uuid import UUID
 
+import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Func, IntegerField, OuterRef, Q, Subquery, Value, When
@@ -68,6 +70,9 @@ OWN_ADDRESS_KINDS = frozenset({Kind.HANDOVER_INVITATION})
 # Channels that send to the recipient's phone (the console stands in for SMS and WhatsApp).
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE})
 PHONE_NOT_VERIFIED = "phone_not_verified"
+# In the broker's Redis while a drain is queued or at work (notifications_hand_over).
+DRAIN_FLAG = "medplatform:notifications:drain"
+_PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 def twilio_configured() -> bool:
@@ -247,14 +252,120 @@ def notification_enqueue(
             # the look above; the unique key keeps one. Publishing a row that was not written is
             # harmless: dispatch claims only a pending row, once.
             Notification.objects.bulk_create(created, ignore_conflicts=True)
-            for notification in created:
-                if notification.status == Status.PENDING:
-                    transaction.on_commit(partial(notification_publish, str(notification.id)))
+            pending = [str(notification.id) for notification in created if notification.status == Status.PENDING]
+            if pending:
+                transaction.on_commit(partial(notifications_hand_over, pending))
         if capped:
             logger.warning("notification cap reached: user=%s kind=%s (rows written as capped)", recipient.pk, kind)
         elif number_capped:
             logger.warning("notification cap per number reached: user=%s kind=%s", recipient.pk, kind)
     return rows
+
+
+def notifications_hand_over(notification_ids: list[str]) -> None:
+    """After the commit that wrote these pending rows: make sure a worker will send them.
+
+    With a Redis broker, a drain (`notifications_drain`) is published only when none is queued or
+    at work: the flag DRAIN_FLAG in the broker's Redis says one is, and a drain takes it away only
+    after it has found nothing more to send. Under load, one message then carries many bookings'
+    rows instead of one each (a booking's request spent about 2.7 ms of CPU publishing its
+    message, the worker as much again receiving it). Without a Redis broker, and when tasks run
+    eagerly (the embedded default, tests), each row is published as a message of its own."""
+    client = _drain_flag_client()
+    if client is None:
+        for notification_id in notification_ids:
+            notification_publish(notification_id)
+        return
+    try:
+        if not client.set(DRAIN_FLAG, "1", nx=True, ex=settings.NOTIFICATIONS_DRAIN_FLAG_SECONDS):
+            return  # a drain is queued or at work: it looks for due rows again after dropping the flag
+    except redis.RedisError as exc:
+        logger.warning("notification drain flag not set (%s); publishing a drain", type(exc).__name__)
+    drain_publish()
+
+
+def drain_publish() -> None:
+    """Publish a drain. If the broker is down the rows stay pending and the sweeper sends them."""
+    from notifications.tasks import drain_outbox
+
+    try:
+        drain_outbox.apply_async(retry=True, retry_policy=_PUBLISH_RETRY)
+    except Exception as exc:  # noqa: BLE001 - the outbox rows are the durable copy; never fail the caller
+        logger.warning("notification drain not queued (%s); the sweeper will send the rows", type(exc).__name__)
+
+
+def _due_ids(now: datetime, limit: int) -> list:
+    """Pending rows due now (one second of slack, as `_claim`), oldest first."""
+    due_at = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+    rows = Notification.objects.filter(due_at, status=Status.PENDING).order_by("next_attempt_at")
+    return list(rows.values_list("id", flat=True)[:limit])
+
+
+def notifications_drain(*, batch: int | None = None, seconds: float | None = None) -> int:
+    """Send every pending row that is due, a batch at a time, until a look finds none; returns how
+    many were tried.
+
+    Ends only after dropping DRAIN_FLAG and finding nothing due: a row committed before the drop
+    is found here, a row committed after it is handed over with a drain of its own. After
+    `seconds` with more to send, it publishes its successor (keeping the flag) and ends, so other
+    messages of the queue are not held up. Each row is claimed by `notification_dispatch`, as
+    when it comes in a message of its own: two drains, or a drain and a retry, never both send it."""
+    batch = batch or settings.NOTIFICATIONS_DRAIN_BATCH
+    seconds = settings.NOTIFICATIONS_DRAIN_SECONDS if seconds is None else seconds
+    client = _drain_flag_client()
+    started = kept = time.monotonic()
+    tried = 0
+    while True:
+        due = _due_ids(timezone.now(), batch)
+        for notification_id in due:
+            notification_dispatch(notification_id=str(notification_id))
+        tried += len(due)
+        if due:
+            # Under load more rows are committed while these are sent: look again rather than end
+            # and have the next commit publish a drain of its own.
+            if time.monotonic() - started < seconds:
+                if time.monotonic() - kept > settings.NOTIFICATIONS_DRAIN_FLAG_SECONDS / 3:
+                    kept = time.monotonic()
+                    _keep_flag(client)
+                continue
+            drain_publish()
+            return tried
+        if client is None:
+            return tried
+        try:
+            client.delete(DRAIN_FLAG)
+            if not _due_ids(timezone.now(), 1):
+                return tried
+            if not client.set(DRAIN_FLAG, "1", nx=True, ex=settings.NOTIFICATIONS_DRAIN_FLAG_SECONDS):
+                return tried  # a hand-over since the drop published a drain: it sends them
+        except redis.RedisError as exc:
+            logger.warning("notification drain flag unavailable (%s); the sweeper sends the rest", type(exc).__name__)
+            return tried
+
+
+def _keep_flag(client) -> None:
+    if client is not None:
+        try:
+            client.expire(DRAIN_FLAG, int(settings.NOTIFICATIONS_DRAIN_FLAG_SECONDS))
+        except redis.RedisError:
+            pass  # it expires: a hand-over then publishes a second drain, which claims rows as this one does
+
+
+def _drain_flag_client() -> "redis.Redis | None":
+    """The broker's Redis, which holds DRAIN_FLAG beside the queue it is about; None when tasks run
+    eagerly or the broker is not Redis."""
+    from notifications.tasks import send_notification
+
+    conf = send_notification.app.conf
+    url = str(conf.broker_url or "")
+    if conf.task_always_eager or not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    return _redis_at(url)
+
+
+@cache
+def _redis_at(url: str) -> "redis.Redis":
+    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
 
 
 def notification_publish(notification_id: str, countdown: float | None = None) -> None:
@@ -266,7 +377,7 @@ def notification_publish(notification_id: str, countdown: float | None = None) -
             (notification_id,),
             countdown=countdown,
             retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+            retry_policy=_PUBLISH_RETRY,
         )
     except Exception as exc:  # noqa: BLE001 - the outbox row is the durable copy; never fail the caller
         logger.warning("notification %s not queued (%s); the sweeper will send it", notification_id, type(exc).__name__)
