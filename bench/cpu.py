@@ -13,14 +13,15 @@ ROLES = ("web", "worker", "db", "redis", "client")
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user + system seconds) of one process, or None once it is gone."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, user + system seconds, the same of its children that ended and were waited
+    for) of one process, or None once it is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = text.rsplit(")", 1)[1].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK, (int(fields[13]) + int(fields[14])) / _TICK
 
 
 def _role(pid: int) -> str | None:
@@ -37,7 +38,9 @@ def _role(pid: int) -> str | None:
 
 
 def snapshot() -> dict[str, float]:
-    """Seconds of CPU used so far by each role (processes that have exited are not counted)."""
+    """Seconds of CPU used so far by each role. A process that has ended counts through the parent
+    that waited for it (a PostgreSQL backend through the postmaster, a gunicorn worker through the
+    master), as the kernel adds it to that parent's children's time."""
     if not Path("/proc/self/stat").exists():
         return {}
     parents: dict[int, int] = {}
@@ -46,7 +49,8 @@ def snapshot() -> dict[str, float]:
         if entry.name.isdigit():
             found = _stat(int(entry.name))
             if found is not None:
-                parents[int(entry.name)], seconds[int(entry.name)] = found
+                parents[int(entry.name)], own, ended_children = found
+                seconds[int(entry.name)] = own + ended_children
     root = os.getppid() if "with_services" in _command(os.getppid()) else os.getpid()
     totals = dict.fromkeys(ROLES, 0.0)
     for pid in seconds:
@@ -65,8 +69,9 @@ def snapshot() -> dict[str, float]:
             walk = parents.get(walk, root)
         if role is not None:
             totals[role] += seconds[pid]
-    # This process's own threads (the clients) are read from its own stat: its children are counted above.
-    totals["client"] = seconds.get(os.getpid(), 0.0)
+    # This process's own threads (the clients): its children are counted above by their roles.
+    own = _stat(os.getpid())
+    totals["client"] = own[1] if own else 0.0
     return totals
 
 
