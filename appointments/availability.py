@@ -115,7 +115,8 @@ class Busy:
         return any(self._intervals[i][1] > start for i in range(lo, hi))
 
 
-def _days(first: date, last: date) -> Iterator[date]:
+def days_between(first: date, last: date) -> Iterator[date]:
+    """Each date from `first` to `last`, both included."""
     day = first
     while day <= last:
         yield day
@@ -194,7 +195,7 @@ def free_slots(
 
     `busy` holds time off and booked appointments; a slot that touches any of them is taken."""
     busy = busy if isinstance(busy, Busy) else Busy(busy)
-    for day in _days(first_day, last_day):
+    for day in days_between(first_day, last_day):
         yield from day_slots(day, shifts=shifts, pauses=pauses, busy=busy, now=now)
 
 

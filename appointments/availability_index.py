@@ -165,19 +165,17 @@ def touch_doctors(
     same three statements whatever their number."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("availability_index.touch belongs inside the write's transaction")
-    spans = [span for doctor_spans in spans_by_doctor.values() for span in doctor_spans]
-    days = _days_touched(spans)
-    if not days:
-        return
     doctor_ids = sorted(spans_by_doctor, key=str)
-    locks.check_held(doctor_ids)
+    zones = None  # any zone
     if schedule is not None and schedule.every_weekday:
         # Every working hour of the doctor is in hand, so the zones of its clinics are known: only
-        # the local days the spans touch in those zones have rows that can change.
+        # the local days the spans touch in those zones have rows that can change (none without hours).
         (doctor_id,) = doctor_ids
-        days = _days_touched(spans, zones={shift.timezone for shift in schedule.shifts.get(doctor_id, ())})
+        zones = {shift.timezone for shift in schedule.shifts.get(doctor_id, ())}
+    days = _days_touched([span for spans in spans_by_doctor.values() for span in spans], zones)
     if not days:
-        return  # no working hours: the doctor has no rows
+        return
+    locks.check_held(doctor_ids)
     cache_versions.bump_doctors(doctor_ids, days=days)
     if schedule is not None and schedule.covers(first_day=min(days), last_day=max(days)):
         (doctor_id,) = doctor_ids
@@ -201,26 +199,20 @@ def touch_doctors(
         )
 
 
-def _days_touched(spans: list[tuple[datetime, datetime]], zones: set[str] | None = None) -> set[date]:
-    """The local days the spans [start, end) touch in each of `zones`; without zones, in any zone
+def _days_touched(spans: list[tuple[datetime, datetime]], zones: set[str] | None) -> set[date]:
+    """The local days the spans [start, end) touch in each of `zones`; with None, in any zone
     (a local date is the UTC date give or take one)."""
     days: set[date] = set()
     for start, end in spans:
         last = end - availability.MICROSECOND
         if zones is None:
-            days.update(_dates(start.astimezone(availability.UTC).date() - timedelta(days=1),
-                               last.astimezone(availability.UTC).date() + timedelta(days=1)))  # fmt: skip
-            continue
-        for name in zones:
+            first_day = start.astimezone(availability.UTC).date() - timedelta(days=1)
+            last_day = last.astimezone(availability.UTC).date() + timedelta(days=1)
+            days.update(availability.days_between(first_day, last_day))
+        for name in zones or ():
             tz = availability.zone(name)
-            days.update(_dates(start.astimezone(tz).date(), last.astimezone(tz).date()))
+            days.update(availability.days_between(start.astimezone(tz).date(), last.astimezone(tz).date()))
     return days
-
-
-def _dates(first: date, last: date) -> Iterable[date]:
-    while first <= last:
-        yield first
-        first += timedelta(days=1)
 
 
 def refresh_doctor(*, doctor_id) -> None:

@@ -166,10 +166,10 @@ class PreparedQuery:
         fixed = [param for index, param in enumerate(params) if index not in taken and _is_instant(param)]
         if fixed:
             raise ValueError(f"the compiled query holds a date or time that is not a parameter: {fixed!r}")
-        columns, names, instances = [], (), None
-        if not isinstance(query, UpdateQuery):
-            columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
-        if isinstance(query, UpdateQuery):
+        updating = isinstance(query, UpdateQuery)
+        columns = [] if updating else [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
+        names, instances = (), None
+        if updating:
             shape = "update"
         elif issubclass(queryset._iterable_class, ModelIterable):
             shape, instances = "model", _instances(compiler, alias)

@@ -72,7 +72,6 @@ PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CONSOLE})
 PHONE_NOT_VERIFIED = "phone_not_verified"
 # In the broker's Redis while a drain is queued or at work (notifications_hand_over).
 DRAIN_FLAG = "medplatform:notifications:drain"
-_PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 def twilio_configured() -> bool:
@@ -288,16 +287,36 @@ def drain_publish() -> None:
     """Publish a drain. If the broker is down the rows stay pending and the sweeper sends them."""
     from notifications.tasks import drain_outbox
 
+    _queue(drain_outbox, (), what="notification drain")
+
+
+def _queue(task, args: tuple, *, what: str, countdown: float | None = None) -> None:
+    """Hand a task to the broker, retried once; never fail the caller: the outbox rows are the
+    durable copy, and the sweeper re-publishes what was not queued."""
     try:
-        drain_outbox.apply_async(retry=True, retry_policy=_PUBLISH_RETRY)
-    except Exception as exc:  # noqa: BLE001 - the outbox rows are the durable copy; never fail the caller
-        logger.warning("notification drain not queued (%s); the sweeper will send the rows", type(exc).__name__)
+        task.apply_async(
+            args,
+            countdown=countdown,
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+        )
+    except Exception as exc:  # noqa: BLE001 - see above
+        logger.warning("%s not queued (%s); the sweeper will send it", what, type(exc).__name__)
+
+
+def _due(due_before) -> Q:
+    """A pending row whose time has come: the one rule of the claim and the drain's look."""
+    return Q(status=Status.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_before))
+
+
+def _due_before(now: datetime) -> datetime:
+    # One second of slack: a retry task's countdown may fire a hair before next_attempt_at.
+    return now + timedelta(seconds=1)
 
 
 def _due_ids(now: datetime, limit: int) -> list:
-    """Pending rows due now (one second of slack, as `_claim`), oldest first."""
-    due_at = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
-    rows = Notification.objects.filter(due_at, status=Status.PENDING).order_by("next_attempt_at")
+    """Pending rows due now, oldest first."""
+    rows = Notification.objects.filter(_due(_due_before(now))).order_by("next_attempt_at")
     return list(rows.values_list("id", flat=True)[:limit])
 
 
@@ -372,15 +391,7 @@ def notification_publish(notification_id: str, countdown: float | None = None) -
     """Hand a row to Celery. If the broker is down the row stays pending and the sweeper sends it."""
     from notifications.tasks import send_notification
 
-    try:
-        send_notification.apply_async(
-            (notification_id,),
-            countdown=countdown,
-            retry=True,
-            retry_policy=_PUBLISH_RETRY,
-        )
-    except Exception as exc:  # noqa: BLE001 - the outbox row is the durable copy; never fail the caller
-        logger.warning("notification %s not queued (%s); the sweeper will send it", notification_id, type(exc).__name__)
+    _queue(send_notification, (notification_id,), what=f"notification {notification_id}", countdown=countdown)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,8 +399,6 @@ def notification_publish(notification_id: str, countdown: float | None = None) -
 
 
 def _claim_update(*, notification_id, now, due_before, stale_before):
-    due_at = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_before)
-    due = Q(status=Status.PENDING) & due_at
     orphaned = Q(status=Status.SENDING, sending_started_at__lte=stale_before)
     changes = {
         # A row taken over from `sending` may have gone out already: look it up first.
@@ -400,7 +409,7 @@ def _claim_update(*, notification_id, now, due_before, stale_before):
         "attempts": F("attempts") + 1,
         "updated_at": now,
     }
-    return Notification.objects.filter(pk=notification_id).filter(due | orphaned), changes
+    return Notification.objects.filter(pk=notification_id).filter(_due(due_before) | orphaned), changes
 
 
 # Compiled once per connection: the worker claims a row for every message it sends.
@@ -420,8 +429,7 @@ def _claim(notification_id: str, now: datetime) -> bool:
         _CLAIM.update(
             notification_id=UUID(notification_id),
             now=now,
-            # One second of slack: a retry task's countdown may fire a hair before next_attempt_at.
-            due_before=now + timedelta(seconds=1),
+            due_before=_due_before(now),
             stale_before=now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_STALE_SECONDS),
         )
         == 1
